@@ -1,0 +1,109 @@
+package dialect
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
+)
+
+// Dialect is everything ratchet needs to know about one database backend. Its fields are
+// data, not behaviour: the engine reads them and never asks which backend it is talking to.
+// The values are shared and must not be modified.
+type Dialect struct {
+	// Name is the backend's name as it appears in script file names
+	// (`001_init_<name>_upgrade.sql`).
+	Name string
+	// Split selects the lexical rules used to split scripts into statements.
+	Split sqlsplit.Dialect
+	// TransactionalDDL reports whether DDL can be rolled back. Where it cannot, a version
+	// cannot be applied atomically and its progress is journalled statement by statement.
+	TransactionalDDL bool
+	// NumberedParams reports whether bind parameters are written $1, $2, … instead of ?.
+	NumberedParams bool
+	// IdentQuote is the character that quotes identifiers.
+	IdentQuote byte
+
+	// ListTables returns the names of the base tables in the connection's schema, sorted.
+	ListTables string
+	// CreateHistoryTable creates ratchet's own history table; %s is the quoted table name.
+	CreateHistoryTable string
+}
+
+// ByName returns the dialect for a script dbms name ("sqlite", "postgresql", "mysql").
+func ByName(name string) (*Dialect, bool) {
+	for _, d := range All {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// All lists the supported dialects.
+var All = []*Dialect{SQLite, Postgres, MySQL}
+
+// versionTableDDL is the version table exactly as sqlalchemy-migrate's DDL compiler writes it
+// (tabs, ", " before each newline), so that a database either tool creates is the same byte
+// for byte. The same text is valid on every supported backend.
+const versionTableDDL = "CREATE TABLE %s (\n" +
+	"\trepository_id VARCHAR(250) NOT NULL, \n" +
+	"\trepository_path TEXT, \n" +
+	"\tversion INTEGER, \n" +
+	"\tPRIMARY KEY (repository_id)\n" +
+	")"
+
+// CreateVersionTable returns the DDL that creates the sqlalchemy-migrate version table
+// under the given name.
+func (d *Dialect) CreateVersionTable(name string) string {
+	return strings.Replace(versionTableDDL, "%s", d.Ident(name), 1)
+}
+
+// Param returns the n-th (1-based) bind parameter placeholder.
+func (d *Dialect) Param(n int) string {
+	if d.NumberedParams {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}
+
+// Ident returns name ready to be used as an identifier in SQL. Like SQLAlchemy, it leaves
+// plain lower-case names bare (so the DDL reads as the legacy tool wrote it) and quotes
+// everything else, doubling embedded quote characters.
+func (d *Dialect) Ident(name string) string {
+	if isPlainIdent(name) {
+		return name
+	}
+	q := string(d.IdentQuote)
+	return q + strings.ReplaceAll(name, q, q+q) + q
+}
+
+// isPlainIdent reports whether name needs no quoting on any backend: lower-case letters,
+// digits and underscores, not starting with a digit, and not a reserved word.
+func isPlainIdent(name string) bool {
+	if name == "" || reserved[name] {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c == '_':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reserved holds the words that need quoting as identifiers on at least one backend and
+// that are plausible table names.
+var reserved = map[string]bool{
+	"all": true, "alter": true, "and": true, "as": true, "by": true, "case": true,
+	"check": true, "column": true, "create": true, "default": true, "delete": true,
+	"desc": true, "distinct": true, "drop": true, "from": true, "group": true,
+	"index": true, "insert": true, "key": true, "limit": true, "not": true, "null": true,
+	"or": true, "order": true, "primary": true, "references": true, "select": true,
+	"table": true, "to": true, "union": true, "unique": true, "update": true,
+	"user": true, "values": true, "where": true, "with": true,
+}

@@ -1,0 +1,27 @@
+package dialect
+
+import "github.com/ratchetdb/ratchet/sqlsplit"
+
+// MySQL is MySQL and MariaDB through go-sql-driver/mysql (driver name "mysql"). DDL commits
+// implicitly, so a version cannot be rolled back as a whole.
+var MySQL = &Dialect{
+	Name:             "mysql",
+	Split:            sqlsplit.MySQL,
+	TransactionalDDL: false,
+	IdentQuote:       '`',
+	ListTables: `SELECT table_name FROM information_schema.tables
+WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
+ORDER BY table_name`,
+	CreateHistoryTable: `CREATE TABLE IF NOT EXISTS %s (
+	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	repository_id VARCHAR(250) NOT NULL,
+	version INTEGER NOT NULL,
+	phase VARCHAR(16) NOT NULL,
+	script VARCHAR(512) NOT NULL,
+	checksum VARCHAR(100) NOT NULL,
+	applied_at DATETIME(6) NOT NULL,
+	duration_ms BIGINT NOT NULL,
+	statements INTEGER NOT NULL,
+	applied_by VARCHAR(255) NOT NULL
+)`,
+}

@@ -1,0 +1,160 @@
+package ratchet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors that callers branch on with [errors.Is]. The typed errors below wrap them
+// and carry the details.
+var (
+	// ErrNotControlled: the database has tables but no row for this repository in the version table.
+	ErrNotControlled = errors.New("database is not under version control")
+	// ErrAlreadyControlled: version_control was asked to stamp a database that already has a row.
+	ErrAlreadyControlled = errors.New("database is already under version control")
+	// ErrDowngrade: the target version is below the current one. ratchet never downgrades.
+	ErrDowngrade = errors.New("downgrades are not supported")
+	// ErrVersionNotFound: the target version, or a version between current and target, is not in the repository.
+	ErrVersionNotFound = errors.New("version not found in the repository")
+	// ErrInvalidVersion: a version number that can never be valid (negative).
+	ErrInvalidVersion = errors.New("invalid version number")
+	// ErrNoScript: a version has no script ratchet can run on this dialect.
+	ErrNoScript = errors.New("no runnable script")
+)
+
+// NotControlledError reports a database that has tables but is not under version control for
+// this repository, so ratchet cannot tell which version its schema is at.
+type NotControlledError struct {
+	Tables       []string // the database's tables, sorted
+	OtherTracker string   // the tracking table of another migration tool, if one was found
+}
+
+func (e *NotControlledError) Error() string {
+	const shown = 5
+	list := e.Tables
+	more := ""
+	if len(list) > shown {
+		more = fmt.Sprintf(", … %d more", len(list)-shown)
+		list = list[:shown]
+	}
+	msg := fmt.Sprintf("database is not under version control but has tables (%s%s)", strings.Join(list, ", "), more)
+	if e.OtherTracker != "" {
+		msg += fmt.Sprintf("; %s suggests another migration tool manages it", e.OtherTracker)
+	}
+	return msg + "; if its schema matches a version of this repository, stamp it with `db version_control VERSION`"
+}
+
+// Unwrap returns [ErrNotControlled].
+func (e *NotControlledError) Unwrap() error { return ErrNotControlled }
+
+// AlreadyControlledError reports a version_control request on a controlled database.
+type AlreadyControlledError struct{ Version int }
+
+func (e *AlreadyControlledError) Error() string {
+	return fmt.Sprintf("database is already under version control at version %d", e.Version)
+}
+
+// Unwrap returns [ErrAlreadyControlled].
+func (e *AlreadyControlledError) Unwrap() error { return ErrAlreadyControlled }
+
+// DowngradeError reports a target below the current version.
+type DowngradeError struct {
+	Current, Target int
+	// Latest is true when the target was the repository's latest version, not a version the
+	// caller asked for: the database is ahead of the repository.
+	Latest bool
+}
+
+func (e *DowngradeError) Error() string {
+	const advice = "downgrades are not supported; to go back, restore the backup taken before the upgrade"
+	if e.Latest {
+		return fmt.Sprintf("database is at version %d, ahead of the repository's latest version %d (an older release of the repository?); %s",
+			e.Current, e.Target, advice)
+	}
+	return fmt.Sprintf("cannot go from version %d down to %d: %s", e.Current, e.Target, advice)
+}
+
+// Unwrap returns [ErrDowngrade].
+func (e *DowngradeError) Unwrap() error { return ErrDowngrade }
+
+// VersionNotFoundError reports a version the repository does not have.
+type VersionNotFoundError struct {
+	Version int // the missing version
+	Target  int // the requested target (differs from Version when a gap is crossed)
+	Latest  int // the repository's latest version
+}
+
+func (e *VersionNotFoundError) Error() string {
+	if e.Version != e.Target {
+		return fmt.Sprintf("version %d is missing from the repository, so version %d cannot be reached (latest is %d)", e.Version, e.Target, e.Latest)
+	}
+	return fmt.Sprintf("version %d is not in the repository (latest is %d)", e.Version, e.Latest)
+}
+
+// Unwrap returns [ErrVersionNotFound].
+func (e *VersionNotFoundError) Unwrap() error { return ErrVersionNotFound }
+
+// InvalidVersionError reports a version number that can never be valid.
+type InvalidVersionError struct{ Version int }
+
+func (e *InvalidVersionError) Error() string {
+	return fmt.Sprintf("invalid version %d: version numbers cannot be negative", e.Version)
+}
+
+// Unwrap returns [ErrInvalidVersion].
+func (e *InvalidVersionError) Unwrap() error { return ErrInvalidVersion }
+
+// NoScriptError reports a version that has no script ratchet can run on the dialect.
+type NoScriptError struct {
+	Version int
+	Dialect string
+	Path    string // the Python script that exists instead, if any
+}
+
+func (e *NoScriptError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("%s: version %d has only a Python script; ratchet runs SQL scripts and registered Go migrations (add %03d_<description>_%s_upgrade.sql or register a Go migration)",
+			e.Path, e.Version, e.Version, e.Dialect)
+	}
+	return fmt.Sprintf("version %d has no upgrade script for %s or default", e.Version, e.Dialect)
+}
+
+// Unwrap returns [ErrNoScript].
+func (e *NoScriptError) Unwrap() error { return ErrNoScript }
+
+// ScriptError reports a script that failed. The version it belongs to was rolled back where
+// the dialect allows it; earlier versions stay applied.
+type ScriptError struct {
+	Version   int
+	Script    string // path relative to the repository, or "go:<name>"
+	Line      int    // line of the failing statement in the script; 0 when unknown
+	Statement string // the failing statement; empty for Go migrations and syntax errors
+	Code      string // the database's own error code, when the driver exposes one
+	Err       error
+}
+
+func (e *ScriptError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.Script, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Script, e.Err)
+}
+
+// Unwrap returns the underlying database or Go error.
+func (e *ScriptError) Unwrap() error { return e.Err }
+
+// errorCode returns the database's own code for err when the driver exposes one, through the
+// methods the drivers implement (pgconn.PgError.SQLState, sqlite.Error.Code), so that ratchet
+// itself imports no driver.
+func errorCode(err error) string {
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return state.SQLState()
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return fmt.Sprint(coded.Code())
+	}
+	return ""
+}

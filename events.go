@@ -1,0 +1,35 @@
+package ratchet
+
+import "time"
+
+// EventKind says what an [Event] reports.
+type EventKind int
+
+// The kinds of events.
+const (
+	VersionStarted EventKind = iota + 1 // a version's script is about to run
+	VersionApplied                      // a version was applied and committed
+	Warning                             // something the operator should know; the run goes on
+)
+
+// Event is a step of a migration, reported through [WithEvents] as it happens.
+type Event struct {
+	Kind       EventKind
+	Version    int
+	Script     string
+	Statements int           // VersionApplied: statements run
+	Duration   time.Duration // VersionApplied: time the version took
+	Message    string        // Warning: the text
+}
+
+// emit reports e to the event handler and the logger.
+func (m *Migrator) emit(e Event) {
+	switch e.Kind {
+	case Warning:
+		m.cfg.logger.Warn(e.Message, "version", e.Version)
+	case VersionApplied:
+		m.cfg.logger.Info("version applied", "version", e.Version, "script", e.Script,
+			"statements", e.Statements, "duration", e.Duration)
+	}
+	m.cfg.events(e)
+}

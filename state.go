@@ -1,0 +1,66 @@
+package ratchet
+
+import (
+	"context"
+	"slices"
+
+	"github.com/ratchetdb/ratchet/versiontable"
+)
+
+// otherTrackers are the tracking tables of other migration tools; finding one in an
+// uncontrolled database is worth saying.
+var otherTrackers = []string{"alembic_version", "schema_migrations", "goose_db_version", "flyway_schema_history"}
+
+// state is what ratchet knows about a database before it changes anything.
+type state struct {
+	tables          []string // every table, bookkeeping included
+	hasVersionTable bool
+	hasHistory      bool
+	controlled      bool // the version table has a row for the repository
+	version         int  // the recorded version when controlled, else 0
+	userTables      []string
+}
+
+// readState reads the database's tables and the repository's version row.
+func (m *Migrator) readState(ctx context.Context, q versiontable.Querier) (state, error) {
+	var st state
+	tables, err := m.table.ListTables(ctx, q)
+	if err != nil {
+		return st, err
+	}
+	st.tables = tables
+	for _, t := range tables {
+		switch {
+		case t == m.table.Name():
+			st.hasVersionTable = true
+		case t == versiontable.HistoryTable:
+			st.hasHistory = true
+		default:
+			st.userTables = append(st.userTables, t)
+		}
+	}
+	if st.hasVersionTable {
+		st.version, st.controlled, err = m.table.Version(ctx, q)
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// controllable returns nil when ratchet may treat the database as being at st.version:
+// it is controlled, or it is empty, or it shares a version table with other repositories
+// (the legacy tool started a new repository at 0 there too).
+func (st state) controllable() error {
+	if st.controlled || st.hasVersionTable || len(st.userTables) == 0 {
+		return nil
+	}
+	e := &NotControlledError{Tables: st.userTables}
+	for _, t := range otherTrackers {
+		if slices.Contains(st.tables, t) {
+			e.OtherTracker = t
+			break
+		}
+	}
+	return e
+}

@@ -1,0 +1,122 @@
+package ratchet
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+)
+
+// State is the state of one version in a [Status].
+type State string
+
+// The states of a version.
+const (
+	Applied  State = "applied"  // recorded as applied; the script is unchanged or its checksum unknown
+	Pending  State = "pending"  // not applied yet
+	Modified State = "modified" // applied, but the script changed since
+	Missing  State = "missing"  // applied, but the script is no longer in the repository
+)
+
+// Status is the state of every version of the repository in the database.
+type Status struct {
+	Controlled bool // the database has a row for the repository
+	Version    int  // the current version
+	Latest     int  // the repository's latest version
+	Versions   []VersionStatus
+}
+
+// VersionStatus is the state of one version.
+type VersionStatus struct {
+	Version int
+	State   State
+	Script  string // the script that runs (pending) or ran (applied) for this dialect
+	// AppliedAt is when the version was applied; zero when the database was migrated by
+	// another tool and ratchet has no history for it.
+	AppliedAt time.Time
+	// Checksum is the current script's checksum; AppliedChecksum the one recorded when it was
+	// applied ("" when unknown).
+	Checksum        string
+	AppliedChecksum string
+}
+
+// Pending returns the number of versions not applied yet.
+func (s *Status) Pending() int {
+	n := 0
+	for _, v := range s.Versions {
+		if v.State == Pending {
+			n++
+		}
+	}
+	return n
+}
+
+// Drifted returns the applied versions whose script was modified or is missing.
+func (s *Status) Drifted() []VersionStatus {
+	var out []VersionStatus
+	for _, v := range s.Versions {
+		if v.State == Modified || v.State == Missing {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Status reports every version: applied, pending, modified or missing. It writes nothing.
+func (m *Migrator) Status(ctx context.Context) (*Status, error) {
+	st, err := m.readState(ctx, m.db)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.controllable(); err != nil {
+		return nil, err
+	}
+	// The latest history entry per version is the one that counts.
+	recorded := map[int]VersionStatus{}
+	if st.hasHistory {
+		entries, err := m.table.History(ctx, m.db)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			recorded[e.Version] = VersionStatus{Script: e.Script, AppliedAt: e.AppliedAt, AppliedChecksum: e.Checksum}
+		}
+	}
+	out := &Status{Controlled: st.controlled, Version: st.version, Latest: m.repo.Latest()}
+	seen := map[int]bool{}
+	for _, v := range m.repo.Versions() {
+		seen[v] = true
+		vs := recorded[v]
+		vs.Version = v
+		if s, ok := m.repo.Script(v, m.dialect.Name, upgradeOperation); ok {
+			vs.Checksum = s.Checksum()
+			if vs.Script == "" || v > st.version {
+				vs.Script = s.Path
+			}
+		}
+		switch {
+		case v > st.version:
+			vs = VersionStatus{Version: v, State: Pending, Script: vs.Script, Checksum: vs.Checksum}
+		case vs.Checksum == "":
+			vs.State = Missing
+		case vs.AppliedChecksum != "" && vs.AppliedChecksum != vs.Checksum:
+			vs.State = Modified
+		default:
+			vs.State = Applied
+		}
+		out.Versions = append(out.Versions, vs)
+	}
+	// Applied versions whose every file was removed from the repository.
+	for v, vs := range recorded {
+		if !seen[v] && v <= st.version {
+			vs.Version, vs.State = v, Missing
+			out.Versions = append(out.Versions, vs)
+		}
+	}
+	sortVersions(out.Versions)
+	return out, nil
+}
+
+func sortVersions(vs []VersionStatus) {
+	slices.SortFunc(vs, func(a, b VersionStatus) int { return cmp.Compare(a.Version, b.Version) })
+}

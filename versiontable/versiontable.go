@@ -1,0 +1,195 @@
+package versiontable
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ratchetdb/ratchet/dialect"
+)
+
+// HistoryTable is the name of ratchet's own history table.
+const HistoryTable = "ratchet_history"
+
+// ErrConcurrentUpdate is returned by [Table.Advance] when the version row did not hold the
+// expected version: another process changed it, and nothing was written.
+var ErrConcurrentUpdate = errors.New("the version row changed under us (another process is migrating this database?)")
+
+// Querier runs SQL; *sql.DB, *sql.Conn and *sql.Tx satisfy it.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var (
+	_ Querier = (*sql.DB)(nil)
+	_ Querier = (*sql.Conn)(nil)
+	_ Querier = (*sql.Tx)(nil)
+)
+
+// Table reads and writes one repository's row of the version table and its rows of the
+// history table. It holds no connection: every method runs on the Querier it is given, so the
+// caller decides which statements share a transaction.
+type Table struct {
+	d      *dialect.Dialect
+	name   string
+	repoID string
+}
+
+// New returns the bookkeeping for repository repoID in version table name.
+func New(d *dialect.Dialect, name, repoID string) *Table {
+	return &Table{d: d, name: name, repoID: repoID}
+}
+
+// Name returns the version table's name.
+func (t *Table) Name() string { return t.name }
+
+// IsBookkeeping reports whether table is one of the tables ratchet itself maintains.
+func (t *Table) IsBookkeeping(table string) bool {
+	return table == t.name || table == HistoryTable
+}
+
+// ListTables returns the base tables of the database (the connection's schema), sorted.
+func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, t.d.ListTables)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("listing tables: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	return names, nil
+}
+
+// Version returns the repository's recorded version. ok is false when the table has no row
+// for the repository. The table must exist. A NULL version (allowed by the legacy schema) reads
+// as 0.
+func (t *Table) Version(ctx context.Context, q Querier) (version int, ok bool, err error) {
+	query := "SELECT version FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(1)
+	var v sql.NullInt64
+	switch err := q.QueryRowContext(ctx, query, t.repoID).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("reading %s: %w", t.name, err)
+	}
+	return int(v.Int64), true, nil
+}
+
+// Create creates the version table with sqlalchemy-migrate's exact DDL.
+func (t *Table) Create(ctx context.Context, q Querier) error {
+	if _, err := q.ExecContext(ctx, t.d.CreateVersionTable(t.name)); err != nil {
+		return fmt.Errorf("creating %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// Stamp inserts the repository's row at version. repoPath is informational, as in the legacy
+// tool (which stores the path it was given and never reads it back).
+func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version int) error {
+	query := "INSERT INTO " + t.d.Ident(t.name) + " (repository_id, repository_path, version) VALUES (" +
+		t.d.Param(1) + ", " + t.d.Param(2) + ", " + t.d.Param(3) + ")"
+	if _, err := q.ExecContext(ctx, query, t.repoID, repoPath, version); err != nil {
+		return fmt.Errorf("stamping %s at version %d: %w", t.name, version, err)
+	}
+	return nil
+}
+
+// Advance moves the repository's row from version from to version to. The update is
+// conditional on the old version and must touch exactly one row; otherwise it returns
+// [ErrConcurrentUpdate] and the caller must roll back.
+func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
+	query := "UPDATE " + t.d.Ident(t.name) + " SET version = " + t.d.Param(1) +
+		" WHERE repository_id = " + t.d.Param(2) + " AND version = " + t.d.Param(3)
+	res, err := q.ExecContext(ctx, query, to, t.repoID, from)
+	if err != nil {
+		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("updating %s from %d to %d touched %d rows: %w", t.name, from, to, n, ErrConcurrentUpdate)
+	}
+	return nil
+}
+
+// Entry is one row of the history table: one applied script.
+type Entry struct {
+	Version    int
+	Phase      string // the script's operation: "upgrade", "expand", …
+	Script     string // path relative to the repository, or "go:<name>"
+	Checksum   string // algorithm-tagged, e.g. "sha256:…"
+	AppliedAt  time.Time
+	Duration   time.Duration
+	Statements int
+	AppliedBy  string
+}
+
+// CreateHistory creates the history table if it does not exist.
+func (t *Table) CreateHistory(ctx context.Context, q Querier) error {
+	ddl := strings.Replace(t.d.CreateHistoryTable, "%s", t.d.Ident(HistoryTable), 1)
+	if _, err := q.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("creating %s: %w", HistoryTable, err)
+	}
+	return nil
+}
+
+// Record appends e to the history table.
+func (t *Table) Record(ctx context.Context, q Querier, e Entry) error {
+	var ps [9]string
+	for i := range ps {
+		ps[i] = t.d.Param(i + 1)
+	}
+	query := "INSERT INTO " + t.d.Ident(HistoryTable) +
+		" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES (" +
+		strings.Join(ps[:], ", ") + ")"
+	_, err := q.ExecContext(ctx, query, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
+		e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
+	if err != nil {
+		return fmt.Errorf("recording version %d in %s: %w", e.Version, HistoryTable, err)
+	}
+	return nil
+}
+
+// History returns the repository's history entries, oldest first. Callers check that the
+// history table exists (see [Table.ListTables]); databases taken over from the legacy tool
+// have none.
+func (t *Table) History(ctx context.Context, q Querier) ([]Entry, error) {
+	query := "SELECT version, phase, script, checksum, applied_at, duration_ms, statements, applied_by FROM " +
+		t.d.Ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY id"
+	rows, err := q.QueryContext(ctx, query, t.repoID)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var ms int64
+		if err := rows.Scan(&e.Version, &e.Phase, &e.Script, &e.Checksum, &e.AppliedAt, &ms, &e.Statements, &e.AppliedBy); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
+		}
+		e.Duration = time.Duration(ms) * time.Millisecond
+		e.AppliedAt = e.AppliedAt.UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
+	}
+	return out, nil
+}
