@@ -1,0 +1,58 @@
+package dburl
+
+import (
+	"fmt"
+	"net/url"
+)
+
+// parsePostgres checks the parts of a postgresql:// or postgres:// URL.
+func parsePostgres(p urlParts) (*URL, error) {
+	u, err := serverURL(p, dialectPostgres, driverPostgres)
+	if err != nil {
+		return nil, err
+	}
+	u.x.params = parseQuery(p.query)
+	return u, nil
+}
+
+// serverURL fills the fields that PostgreSQL and MySQL URLs share.
+func serverURL(p urlParts, dialect, driver string) (*URL, error) {
+	host, port, err := splitHostPort(p.hostport)
+	if err != nil {
+		return nil, fmt.Errorf("database URL %q: %w", p.safe, err)
+	}
+	u := &URL{
+		Dialect:  dialect,
+		Driver:   driver,
+		Database: unescape(p.path, false),
+		User:     p.user,
+		Host:     host,
+		Port:     port,
+		x:        &details{scheme: p.scheme, password: p.password, explicitPort: port != ""},
+	}
+	if u.Database == "" {
+		return nil, fmt.Errorf("database URL %q names no database (add /DBNAME after the host)", p.safe)
+	}
+	if port == "" && host != "" {
+		u.Port = defaultPort(dialect)
+	}
+	return u, nil
+}
+
+// postgresDSN returns a postgres:// URL for pgx.
+func (u *URL) postgresDSN() string {
+	x := u.details()
+	pu := url.URL{
+		Scheme:   "postgres",
+		Host:     joinHostPort(u.Host, u.Port),
+		Path:     "/" + u.Database,
+		RawQuery: encodeQuery(x.params),
+	}
+	switch {
+	case x.password != "":
+		pu.User = url.UserPassword(u.User, x.password)
+	case u.User != "":
+		pu.User = url.User(u.User)
+	}
+	return pu.String()
+}
