@@ -1,0 +1,256 @@
+package sqlsplit
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Statement is one statement of a script.
+type Statement struct {
+	// Text runs from the statement's first token up to, not including, its terminator,
+	// with trailing whitespace removed. Comments inside the statement are kept; comments
+	// before its first token are not part of it.
+	Text string
+	// Line is the 1-based line of the first token.
+	Line int
+	// Offset is the byte offset of the first token in the script, so that
+	// script[Offset:Offset+len(Text)] == Text.
+	Offset int
+}
+
+// byteOrderMark is the UTF-8 byte order mark some editors write at the start of a file.
+const byteOrderMark = "\uFEFF"
+
+// Split splits script into statements under the lexical rules of d.
+//
+// Statements end at ";" outside quotes, comments and compound blocks, or, in MySQL, at
+// the terminator set by the last DELIMITER directive; the final statement needs no
+// terminator. Empty statements and comment-only stretches yield nothing, and a byte order
+// mark at the start of the script is skipped. A script that cannot be split yields a
+// [*SyntaxError]; an unknown dialect yields a plain error.
+func Split(script string, d Dialect) ([]Statement, error) {
+	rules, ok := d.rules()
+	if !ok {
+		return nil, errors.New("sqlsplit: unknown dialect " + d.String())
+	}
+	s := &scanner{src: script, rules: rules, delim: ";", line: 1}
+	s.track.rules = rules.blocks
+	return s.split()
+}
+
+// scanner holds the state of one Split call.
+type scanner struct {
+	src   string
+	rules lexRules
+	delim string // the active terminator
+	track tracker
+
+	line    int // the line number at byte lineOff
+	lineOff int
+}
+
+// split scans the whole script.
+func (s *scanner) split() ([]Statement, error) {
+	stmts := make([]Statement, 0, strings.Count(s.src, ";")+1)
+	i := 0
+	if strings.HasPrefix(s.src, byteOrderMark) {
+		i = len(byteOrderMark)
+	}
+	for {
+		start, err := s.skipSpace(i)
+		if err != nil {
+			return nil, err
+		}
+		if start == len(s.src) {
+			return stmts, nil
+		}
+		if s.rules.delimiterDirective {
+			next, ok, err := s.directive(start)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				i = next
+				continue
+			}
+		}
+		end, next, err := s.statement(start)
+		if err != nil {
+			return nil, err
+		}
+		if text := strings.TrimRightFunc(s.src[start:end], unicode.IsSpace); text != "" {
+			stmts = append(stmts, Statement{Text: text, Line: s.advanceLine(start), Offset: start})
+		}
+		i = next
+	}
+}
+
+// advanceLine returns the line of byte off, which must not precede any offset passed
+// before, and counts the lines only once.
+func (s *scanner) advanceLine(off int) int {
+	s.line += strings.Count(s.src[s.lineOff:off], "\n")
+	s.lineOff = off
+	return s.line
+}
+
+// errorAt returns a SyntaxError for the construct starting at byte off.
+func (s *scanner) errorAt(off int, msg string) *SyntaxError {
+	line := s.line
+	if off >= s.lineOff {
+		line += strings.Count(s.src[s.lineOff:off], "\n")
+	} else {
+		line = 1 + strings.Count(s.src[:off], "\n")
+	}
+	return &SyntaxError{Line: line, Msg: msg}
+}
+
+// skipSpace skips whitespace and comments from i and returns the offset of the next
+// token, of the next terminator, or the end of the script.
+func (s *scanner) skipSpace(i int) (int, error) {
+	src := s.src
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == s.delim[0] && strings.HasPrefix(src[i:], s.delim):
+			return i, nil
+		case isSpace(c):
+			i++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(src[i:])
+			if !unicode.IsSpace(r) {
+				return i, nil
+			}
+			i += size
+		default:
+			end, ok, err := s.comment(i)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				return i, nil
+			}
+			i = end
+		}
+	}
+	return i, nil
+}
+
+// statement scans the statement whose first token is at start. It returns the offset
+// of its terminator (or the end of the script) and the offset after the terminator.
+func (s *scanner) statement(start int) (end, next int, err error) {
+	src, delim := s.src, s.delim
+	custom := delim != ";"
+	// Under a custom delimiter the author marks every end, as the mysql client expects:
+	// nothing inside a statement can hold the terminator back, so blocks are not tracked.
+	s.track.reset(!custom)
+	paren := 0
+	inExecComment := false
+	i := start
+	for i < len(src) {
+		c := src[i]
+		if c == delim[0] && strings.HasPrefix(src[i:], delim) {
+			if custom || s.track.depth() == 0 && (paren == 0 || !s.rules.parenHoldsTerminator) {
+				return i, i + len(delim), nil
+			}
+			s.track.punct(';')
+			i++
+			continue
+		}
+		switch {
+		case isSpace(c):
+			i++
+		case c == '\'':
+			i, err = s.quoted(i, s.rules.backslashEscapes, "string literal")
+			s.track.quoted(false)
+		case c == '"':
+			i, err = s.quoted(i, s.rules.backslashEscapes, `"…" quoted identifier or string`)
+			s.track.quoted(false)
+		case c == '`' && s.rules.backticks:
+			i, err = s.quoted(i, false, "`…` quoted identifier")
+			s.track.quoted(true)
+		case c == '[' && s.rules.brackets:
+			i, err = s.bracketed(i)
+			s.track.quoted(false)
+		case c == '$' && s.rules.dollarQuotes:
+			var ok bool
+			if next, ok, err = s.dollarQuoted(i); ok {
+				i = next
+				s.track.quoted(false)
+			} else if err == nil {
+				i, err = s.word(i, paren)
+			}
+		case isIdent(c):
+			i, err = s.word(i, paren)
+		case c == '(':
+			paren++
+			s.track.punct(c)
+			i++
+		case c == ')':
+			paren = max(paren-1, 0)
+			s.track.punct(c)
+			i++
+		case inExecComment && c == '*' && strings.HasPrefix(src[i:], "*/"):
+			// The end of a MySQL executable comment is neither text nor punctuation.
+			inExecComment = false
+			i += len("*/")
+		case s.rules.executableComments && strings.HasPrefix(src[i:], "/*!"):
+			// A MySQL executable comment is statement text. Its version number is skipped
+			// so that /*!50003 CREATE*/ … TRIGGER is recognised as a trigger.
+			inExecComment = true
+			i += len("/*!")
+			for i < len(src) && '0' <= src[i] && src[i] <= '9' {
+				i++
+			}
+		default:
+			var ok bool
+			if next, ok, err = s.comment(i); ok {
+				i = next
+			} else if err == nil {
+				s.track.punct(c)
+				i++
+			}
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if s.track.depth() > 0 {
+		b := s.track.innermost()
+		return 0, 0, s.errorAt(b.off, "unterminated "+b.kind.describe()+
+			" (the statement starting at line "+strconv.Itoa(s.errorAt(start, "").Line)+
+			" runs to the end of the script)")
+	}
+	return len(src), len(src), nil
+}
+
+// word scans the word (keyword, identifier, number or parameter) at i and feeds it to
+// the block tracker. A PostgreSQL E'…' string starts like a word and is scanned here.
+func (s *scanner) word(i, paren int) (int, error) {
+	src, delim := s.src, s.delim
+	start := i
+	for i < len(src) && isIdent(src[i]) {
+		if src[i] == delim[0] && i > start && strings.HasPrefix(src[i:], delim) {
+			break // a custom delimiter such as $$ right after a word
+		}
+		i++
+	}
+	if s.rules.escapeStrings && i == start+1 && src[start]|0x20 == 'e' && i < len(src) && src[i] == '\'' {
+		end, err := s.quoted(i, true, "E'…' string")
+		s.track.quoted(false)
+		return end, err
+	}
+	if s.track.active() {
+		qualified := start > 0 && s.isQualifier(src[start-1]) || i < len(src) && src[i] == '.'
+		s.track.word(lookupKeyword(src[start:i]), qualified, paren, start)
+	}
+	return i, nil
+}
+
+// isQualifier reports whether c, right before a word, makes the word a name (t.begin,
+// @end, :begin) rather than a keyword.
+func (s *scanner) isQualifier(c byte) bool {
+	return c == '.' || c == '@' || c == ':' && s.rules.colonParams
+}

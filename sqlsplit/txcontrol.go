@@ -1,0 +1,101 @@
+package sqlsplit
+
+import "strings"
+
+// noTransactionMarker is the comment that opts a script out of the per-version
+// transaction.
+const noTransactionMarker = "-- ratchet:no-transaction"
+
+// IsTransactionControl reports whether stmt is a standalone transaction-control statement
+// that migration scripts must not run themselves and that ratchet skips with a warning,
+// as the legacy tool did: a single-line statement whose first keyword is BEGIN, COMMIT or
+// END, optionally followed by DEFERRED, IMMEDIATE or EXCLUSIVE (after BEGIN) and by
+// TRANSACTION or WORK. Letter case, comments and a trailing ";" do not matter. ROLLBACK
+// is not transaction control in this sense and is never skipped. Multi-line statements
+// (a BEGIN … END compound, say) are never transaction control.
+func IsTransactionControl(stmt string) bool {
+	stmt = strings.TrimSpace(stmt)
+	if strings.ContainsAny(stmt, "\n\r") {
+		return false
+	}
+	words, ok := controlWords(stmt)
+	if !ok || len(words) == 0 {
+		return false
+	}
+	first, rest := strings.ToUpper(words[0]), words[1:]
+	switch first {
+	case "BEGIN":
+		if len(rest) > 0 && isOneOf(rest[0], "DEFERRED", "IMMEDIATE", "EXCLUSIVE") {
+			rest = rest[1:]
+		}
+	case "COMMIT", "END":
+	default:
+		return false
+	}
+	if len(rest) > 0 && isOneOf(rest[0], "TRANSACTION", "WORK") {
+		rest = rest[1:]
+	}
+	return len(rest) == 0
+}
+
+// controlWords returns the words of a one-line statement, skipping comments and trailing
+// semicolons. It fails on anything but letters, spaces, comments and those semicolons.
+func controlWords(stmt string) ([]string, bool) {
+	var words []string
+	for i := 0; i < len(stmt); {
+		c := stmt[i]
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case strings.HasPrefix(stmt[i:], "--"):
+			i = len(stmt)
+		case strings.HasPrefix(stmt[i:], "/*"):
+			n := strings.Index(stmt[i+2:], "*/")
+			if n < 0 {
+				return nil, false
+			}
+			i += 2 + n + 2
+		case c == ';':
+			if strings.Trim(stmt[i:], "; \t") != "" {
+				return nil, false
+			}
+			i = len(stmt)
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			j := i
+			for j < len(stmt) && ('a' <= stmt[j] && stmt[j] <= 'z' || 'A' <= stmt[j] && stmt[j] <= 'Z') {
+				j++
+			}
+			words = append(words, stmt[i:j])
+			i = j
+		default:
+			return nil, false
+		}
+	}
+	return words, true
+}
+
+// isOneOf reports whether w equals one of the upper-case words, ignoring case.
+func isOneOf(w string, upper ...string) bool {
+	for _, u := range upper {
+		if strings.EqualFold(w, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// NoTransaction reports whether the script opts out of the per-version transaction: its
+// first non-blank line is exactly the comment "-- ratchet:no-transaction", with only
+// spaces or tabs around it (and a carriage return before the newline). The marker is
+// case-sensitive. A byte order mark at the start of the script is ignored.
+func NoTransaction(script string) bool {
+	script = strings.TrimPrefix(script, byteOrderMark)
+	for line := range strings.Lines(script) {
+		line = strings.Trim(line, " \t\r\n")
+		if line == "" {
+			continue
+		}
+		return line == noTransactionMarker
+	}
+	return false
+}
