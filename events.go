@@ -15,6 +15,7 @@ const (
 // Event is a step of a migration, reported through [WithEvents] as it happens.
 type Event struct {
 	Kind       EventKind
+	From       int // VersionStarted, VersionApplied: the version before
 	Version    int
 	Script     string
 	Statements int           // VersionApplied: statements run

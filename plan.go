@@ -3,6 +3,7 @@ package ratchet
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
@@ -21,6 +22,7 @@ type Plan struct {
 
 // Step is one version to apply.
 type Step struct {
+	From       int // the version the database is at before the step
 	Version    int
 	Script     *repository.Script
 	Statements []sqlsplit.Statement // for SQL scripts, split before anything runs
@@ -44,7 +46,21 @@ func (m *Migrator) Plan(ctx context.Context, target int) (*Plan, error) {
 	return m.plan(st, target)
 }
 
-// plan computes the steps from st's version to target.
+// PlanFrom works out the steps from version current to target without reading the database,
+// as [Migrator.Plan] does for the database's own version. current must be 0 or a version of
+// the repository.
+func (m *Migrator) PlanFrom(current, target int) (*Plan, error) {
+	if target < Latest {
+		return nil, &InvalidVersionError{Version: target}
+	}
+	if err := m.checkVersion(current); err != nil {
+		return nil, err
+	}
+	return m.plan(state{version: current, controlled: true}, target)
+}
+
+// plan computes the steps from st's version to target. It walks the repository's versions,
+// not the integers, so its cost is linear in the number of versions whatever their numbers.
 func (m *Migrator) plan(st state, target int) (*Plan, error) {
 	latest := target == Latest
 	if latest {
@@ -54,28 +70,47 @@ func (m *Migrator) plan(st state, target int) (*Plan, error) {
 	if target < st.version {
 		return nil, &DowngradeError{Current: st.version, Target: target, Latest: latest}
 	}
-	for v := st.version + 1; v <= target; v++ {
-		if !m.repo.Has(v) {
-			return nil, &VersionNotFoundError{Version: v, Target: target, Latest: m.repo.Latest()}
+	if target > st.version && !m.repo.Has(target) {
+		return nil, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
+	}
+	versions := m.repo.Versions()
+	i, _ := slices.BinarySearch(versions, st.version+1)
+	prev := st.version
+	for ; i < len(versions) && versions[i] <= target; i++ {
+		v := versions[i]
+		// Timestamp-numbered repositories have gaps by construction; elsewhere a gap is a
+		// missing script.
+		if v != prev+1 && !m.repo.UseTimestampNumbering() {
+			return nil, &VersionNotFoundError{Version: prev + 1, Target: target, Latest: m.repo.Latest()}
 		}
-		s, ok := m.repo.Script(v, m.dialect.Name, upgradeOperation)
-		if !ok {
-			return nil, &NoScriptError{Version: v, Dialect: m.dialect.Name}
-		}
-		step := Step{Version: v, Script: s}
-		switch s.Kind {
-		case repository.Python:
-			return nil, &NoScriptError{Version: v, Dialect: m.dialect.Name, Path: s.Path}
-		case repository.SQL:
-			stmts, err := sqlsplit.Split(s.SQL, m.dialect.Split)
-			if err != nil {
-				return nil, splitError(v, s.Path, err)
-			}
-			step.Statements = stmts
+		step, err := m.step(prev, v)
+		if err != nil {
+			return nil, err
 		}
 		p.Steps = append(p.Steps, step)
+		prev = v
 	}
 	return p, nil
+}
+
+// step resolves the script that takes the database from version from to v.
+func (m *Migrator) step(from, v int) (Step, error) {
+	s, ok := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+	if !ok {
+		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name}
+	}
+	step := Step{From: from, Version: v, Script: s}
+	switch s.Kind {
+	case repository.Python:
+		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name, Path: s.Path}
+	case repository.SQL:
+		stmts, err := sqlsplit.Split(s.SQL, m.dialect.Split)
+		if err != nil {
+			return Step{}, splitError(v, s.Path, err)
+		}
+		step.Statements = stmts
+	}
+	return step, nil
 }
 
 // splitError turns a splitter error into a ScriptError that reads "file:line: reason".

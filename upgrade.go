@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
 	"github.com/ratchetdb/ratchet/versiontable"
@@ -16,11 +17,11 @@ type Result struct {
 	Start   int  // the version before
 	End     int  // the version after
 	Stamped bool // the database was empty and was put under version control at 0 first
-	Applied []Applied
+	Applied []AppliedVersion
 }
 
-// Applied is one version applied by this run.
-type Applied struct {
+// AppliedVersion is one version applied by this run.
+type AppliedVersion struct {
 	Version    int
 	Script     string
 	Statements int
@@ -90,8 +91,8 @@ func (m *Migrator) stampEmpty(ctx context.Context) (stamped bool, err error) {
 
 // applyStep applies one version in one transaction with its bookkeeping. It returns nil, nil
 // when another process applied the version first.
-func (m *Migrator) applyStep(ctx context.Context, step Step) (*Applied, error) {
-	var applied *Applied
+func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, error) {
+	var applied *AppliedVersion
 	err := m.inTx(ctx, func(tx *sql.Tx) error {
 		cur, _, err := m.table.Version(ctx, tx)
 		if err != nil {
@@ -100,10 +101,10 @@ func (m *Migrator) applyStep(ctx context.Context, step Step) (*Applied, error) {
 		if cur >= step.Version {
 			return nil // applied meanwhile by another process
 		}
-		if cur != step.Version-1 {
+		if cur != step.From {
 			return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, cur)
 		}
-		m.emit(Event{Kind: VersionStarted, Version: step.Version, Script: step.Script.Path})
+		m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
 		start := m.cfg.now()
 		n, err := m.runScript(ctx, tx, step)
 		if err != nil {
@@ -126,14 +127,14 @@ func (m *Migrator) applyStep(ctx context.Context, step Step) (*Applied, error) {
 		if err != nil {
 			return err
 		}
-		applied = &Applied{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: took}
+		applied = &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: took}
 		return nil
 	})
 	if err != nil {
 		return nil, contextError(ctx, err)
 	}
 	if applied != nil {
-		m.emit(Event{Kind: VersionApplied, Version: applied.Version, Script: applied.Script,
+		m.emit(Event{Kind: VersionApplied, From: step.From, Version: applied.Version, Script: applied.Script,
 			Statements: applied.Statements, Duration: applied.Duration})
 	}
 	return applied, nil
@@ -143,7 +144,7 @@ func (m *Migrator) applyStep(ctx context.Context, step Step) (*Applied, error) {
 func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step) (int, error) {
 	s := step.Script
 	if s.Kind == repository.Go {
-		if err := s.Up(ctx, tx); err != nil {
+		if err := s.Up(dialect.NewContext(ctx, m.dialect), tx); err != nil {
 			return 0, &ScriptError{Version: step.Version, Script: s.Path, Err: err}
 		}
 		return 0, nil

@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -106,4 +107,18 @@ var reserved = map[string]bool{
 	"or": true, "order": true, "primary": true, "references": true, "select": true,
 	"table": true, "to": true, "union": true, "unique": true, "update": true,
 	"user": true, "values": true, "where": true, "with": true,
+}
+
+type contextKey struct{}
+
+// NewContext returns a context that carries d. ratchet passes such a context to Go
+// migrations, so that they can write SQL for the database they run on.
+func NewContext(ctx context.Context, d *Dialect) context.Context {
+	return context.WithValue(ctx, contextKey{}, d)
+}
+
+// FromContext returns the dialect carried by ctx, or nil.
+func FromContext(ctx context.Context) *Dialect {
+	d, _ := ctx.Value(contextKey{}).(*Dialect)
+	return d
 }

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/dburl"
+)
+
+// database is an open database with its dialect.
+type database struct {
+	*sql.DB
+	dialect     *dialect.Dialect
+	url         *dburl.URL
+	lockTimeout time.Duration
+	// standIn is true when the SQLite file does not exist yet: DB is then an empty in-memory
+	// database standing in for it, so that reading commands and the checks before an upgrade
+	// see an empty database without creating the file. [database.materialize] creates it.
+	standIn bool
+}
+
+// sqliteHeader starts every SQLite database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// openDatabase parses the URL and opens the database. Only commands that write may create a
+// missing SQLite file, and only through materialize, once their checks have passed.
+func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, write bool) (*database, error) {
+	u, err := dburl.Parse(raw)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	d, ok := dialect.ByName(u.Dialect)
+	if !ok {
+		return nil, usageErrorf("%s: unsupported dialect %q", u, u.Dialect)
+	}
+	db := &database{dialect: d, url: u, lockTimeout: lockTimeout}
+	if u.Dialect == dialect.SQLite.Name && u.Database != ":memory:" {
+		exists, err := checkSQLiteFile(u)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			db.standIn = true
+			db.DB, err = sql.Open(u.Driver, "file::memory:")
+			if err != nil {
+				return nil, err
+			}
+			db.SetMaxOpenConns(1)
+			return db, nil
+		}
+	}
+	if err := db.open(ctx, !write); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// open connects to the real database.
+func (db *database) open(ctx context.Context, readOnly bool) error {
+	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout, ReadOnly: readOnly}))
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.url, err)
+	}
+	if db.dialect == dialect.SQLite {
+		// One connection: an in-memory database lives in its connection, and a file is best
+		// written through one connection anyway.
+		conn.SetMaxOpenConns(1)
+	}
+	if err := conn.PingContext(ctx); err != nil {
+		conn.Close()
+		return fmt.Errorf("cannot connect to %s: %w", db.url, err)
+	}
+	db.DB = conn
+	return nil
+}
+
+// materialize replaces the in-memory stand-in by the real SQLite file, creating it.
+func (db *database) materialize(ctx context.Context) error {
+	if !db.standIn {
+		return nil
+	}
+	if err := db.DB.Close(); err != nil {
+		return err
+	}
+	db.standIn = false
+	return db.open(ctx, false)
+}
+
+// checkSQLiteFile reports whether the SQLite file exists, and fails with a clear message when
+// it is not a usable SQLite database or cannot be created.
+func checkSQLiteFile(u *dburl.URL) (bool, error) {
+	path := u.Database
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		dir := filepath.Dir(path)
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return false, usageErrorf("%s: cannot create the database file: directory %s does not exist", u, dir)
+		}
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: cannot read the database file: %w", u, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", u, err)
+	}
+	if info.IsDir() {
+		return false, usageErrorf("%s: %s is a directory, not an SQLite database file", u, path)
+	}
+	header := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, header)
+	switch {
+	case n == 0 && errors.Is(err, io.EOF):
+		return true, nil // an empty file is an empty SQLite database
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return false, fmt.Errorf("%s: cannot read the database file: %w", u, err)
+	case !bytes.Equal(header[:n], sqliteHeader):
+		return false, usageErrorf("%s: %s is not an SQLite database (no SQLite header); check --database", u, path)
+	}
+	return true, nil
+}

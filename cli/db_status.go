@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ratchetdb/ratchet"
+)
+
+func newDBStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show every version: applied, pending, modified or missing",
+		Long: `Show every version of the repository: applied (with when, if ratchet applied it),
+pending, modified (applied, but its script changed since) or missing (applied, but its script
+is gone from the repository). Writes nothing.`,
+		Example: "  ratchet db status\n  ratchet db status --output json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, st, err := g.status(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return g.output(s.settings, statusDoc(s, st), statusText(s, st))
+		},
+	}
+}
+
+// status opens a session and reads the status; the caller closes the session.
+func (g *globals) status(cmd *cobra.Command) (*session, *ratchet.Status, error) {
+	s, err := g.openSession(cmd.Context(), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := g.migrator(s)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	st, err := m.Status(cmd.Context())
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, st, nil
+}
+
+func statusText(s *session, st *ratchet.Status) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "repository %q: database at version %d of %d (%d pending)\n", s.repo.ID(), st.Version, st.Latest, st.Pending())
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tSCRIPT")
+	for _, v := range st.Versions {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, v.State, appliedAt(v), v.Script)
+	}
+	tw.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func appliedAt(v ratchet.VersionStatus) string {
+	switch {
+	case v.State == ratchet.Pending:
+		return "-"
+	case v.AppliedAt.IsZero():
+		return "unknown"
+	}
+	return v.AppliedAt.UTC().Format(time.DateTime)
+}
+
+func statusDoc(s *session, st *ratchet.Status) map[string]any {
+	versions := make([]map[string]any, 0, len(st.Versions))
+	for _, v := range st.Versions {
+		doc := map[string]any{"version": v.Version, "state": v.State, "script": v.Script, "checksum": v.Checksum}
+		if v.AppliedChecksum != "" {
+			doc["applied_checksum"] = v.AppliedChecksum
+		}
+		if !v.AppliedAt.IsZero() {
+			doc["applied_at"] = v.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		versions = append(versions, doc)
+	}
+	return map[string]any{
+		"repository_id": s.repo.ID(), "controlled": st.Controlled, "version": st.Version,
+		"latest": st.Latest, "pending": st.Pending(), "versions": versions,
+	}
+}

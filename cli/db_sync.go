@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ratchetdb/ratchet"
+)
+
+type syncFlags struct {
+	version, current string
+}
+
+func newDBSyncCmd(g *globals) *cobra.Command {
+	var f syncFlags
+	cmd := &cobra.Command{
+		Use:   "sync [VERSION] [CURRENT_VERSION]",
+		Short: "Upgrade the database to VERSION (default: latest), stamping it at CURRENT_VERSION first if given",
+		Long: `Upgrade the database to VERSION (default: the repository's latest version).
+
+If CURRENT_VERSION is given (and is not "None"), the database is first put under version
+control at CURRENT_VERSION, as db version_control does; that fails on a database already under
+version control. An empty database is put under version control at 0.
+
+Safety checks, all made before anything runs: a VERSION below the current one is refused
+(downgrades are not supported, exit 2); a version missing from the repository, beyond the
+latest or in a gap crossed on the way, is refused (exit 2); a database with tables but not
+under version control is refused (exit 1). Each version then runs in its own transaction
+together with its version update and history row; if a script fails, its version is rolled
+back, earlier versions stay, and the error names the file and line (exit 1).`,
+		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12",
+		Args:    maxArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				f.version = args[0]
+			}
+			if len(args) > 1 {
+				f.current = args[1]
+			}
+			return runUpgrade(cmd, g, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
+	cmd.Flags().StringVar(&f.current, "current_version", "", "stamp at this version first (legacy spelling of CURRENT_VERSION)")
+	return cmd
+}
+
+func newDBUpgradeCmd(g *globals) *cobra.Command {
+	var f syncFlags
+	cmd := &cobra.Command{
+		Use:   "upgrade [VERSION]",
+		Short: "Upgrade the database to VERSION (default: latest)",
+		Long: `Upgrade the database to VERSION (default: the repository's latest version).
+
+The same as db sync without CURRENT_VERSION; see db sync --help for the safety checks.`,
+		Example: "  ratchet db upgrade\n  ratchet db upgrade 12",
+		Args:    maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				f.version = args[0]
+			}
+			return runUpgrade(cmd, g, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
+	return cmd
+}
+
+func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
+	ctx := cmd.Context()
+	target, err := parseTarget(f.version)
+	if err != nil {
+		return err
+	}
+	stampVersion := -1
+	if f.current != "" && f.current != "None" {
+		if stampVersion, err = parseVersion("current version", f.current, 0); err != nil {
+			return err
+		}
+	}
+	s, err := g.openSession(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	m, err := g.migrator(s, ratchet.WithEvents(g.progress(s.settings)))
+	if err != nil {
+		return err
+	}
+	if stampVersion >= 0 {
+		// Refuse a bad target before stamping, so that a refused sync changes nothing.
+		if _, err := m.PlanFrom(stampVersion, target); err != nil {
+			return err
+		}
+		if err := stampAt(cmd, g, s, stampVersion); err != nil {
+			return err
+		}
+	}
+	if s.db.standIn {
+		// Check everything on the empty stand-in first, so that a refused upgrade creates no file.
+		if _, err := m.Plan(ctx, target); err != nil {
+			return err
+		}
+		if err := s.db.materialize(ctx); err != nil {
+			return err
+		}
+		if m, err = g.migrator(s, ratchet.WithEvents(g.progress(s.settings))); err != nil {
+			return err
+		}
+	}
+	res, err := m.Upgrade(ctx, target)
+	if err != nil {
+		return err
+	}
+	return g.output(s.settings, upgradeDoc(res), upgradeText(res))
+}
+
+// progress prints one line per applied version as it happens (text output), and warnings.
+func (g *globals) progress(s *settings) func(ratchet.Event) {
+	return func(e ratchet.Event) {
+		switch e.Kind {
+		case ratchet.Warning:
+			g.warn(e.Message)
+		case ratchet.VersionApplied:
+			if !s.json {
+				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%d statements, %s)\n",
+					e.From, e.Version, e.Script, e.Statements, e.Duration.Round(1e5))
+			}
+		}
+	}
+}
+
+func upgradeText(res *ratchet.Result) string {
+	var b strings.Builder
+	if res.Stamped {
+		b.WriteString("database was empty: put under version control at version 0\n")
+	}
+	if len(res.Applied) == 0 && res.Start == res.End {
+		fmt.Fprintf(&b, "database is up to date at version %d", res.End)
+	} else {
+		fmt.Fprintf(&b, "database upgraded from version %d to %d", res.Start, res.End)
+	}
+	return b.String()
+}
+
+func upgradeDoc(res *ratchet.Result) map[string]any {
+	applied := make([]map[string]any, 0, len(res.Applied))
+	for _, a := range res.Applied {
+		applied = append(applied, map[string]any{
+			"version": a.Version, "script": a.Script, "statements": a.Statements,
+			"duration_ms": a.Duration.Milliseconds(),
+		})
+	}
+	return map[string]any{"from": res.Start, "to": res.End, "stamped": res.Stamped, "applied": applied}
+}

@@ -1,0 +1,38 @@
+// Command imagesvc-manage is the image service's database management command, built on
+// ratchet's cli package with the service's embedded repository:
+//
+//	imagesvc-manage db sync
+//	imagesvc-manage db version
+//	imagesvc-manage --database postgresql://imagesvc@db/imagesvc db status
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/ratchetdb/ratchet/cli"
+	"github.com/ratchetdb/ratchet/examples/imagesvc"
+)
+
+func main() {
+	repo, err := imagesvc.Repository()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imagesvc-manage:", err)
+		os.Exit(cli.ExitUsage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }()
+	app := cli.New(
+		cli.WithName("imagesvc-manage"),
+		cli.WithRepository(repo),
+		cli.WithDefaultDatabase("sqlite:///imagesvc.sqlite"),
+	)
+	os.Exit(app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
