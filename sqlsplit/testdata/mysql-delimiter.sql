@@ -1,0 +1,31 @@
+-- Switch the delimiter for a procedure body.
+DELIMITER $$
+CREATE PROCEDURE p1()
+BEGIN
+    SELECT 1;
+END$$
+CREATE FUNCTION f1() RETURNS INT DETERMINISTIC
+BEGIN
+    RETURN 1;
+END;$$
+DELIMITER ;
+SELECT 'back to semicolons';
+delimiter //
+SELECT 'a // inside a string' //
+SELECT 2//
+delimiter |
+CREATE TRIGGER t1 BEFORE INSERT ON t FOR EACH ROW
+BEGIN
+    SET NEW.begin = NEW.end;
+END|
+DELIMITER //;
+CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW
+BEGIN
+    SET begin = end;
+END //;
+  DELIMITER ;;
+/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t3 AFTER INSERT ON t FOR EACH ROW BEGIN
+  INSERT INTO log VALUES (1);
+END */;;
+DELIMITER ;
+SELECT 'done'
