@@ -94,12 +94,13 @@ func (s *scanner) blockComment(i int) (int, error) {
 func (s *scanner) quoted(i int, backslash bool, what string) (int, error) {
 	src := s.src
 	q := src[i]
-	stops := src[i : i+1]
-	if backslash {
-		stops += `\`
-	}
 	for j := i + 1; j < len(src); {
-		n := strings.IndexAny(src[j:], stops)
+		var n int
+		if backslash {
+			n = strings.IndexAny(src[j:], escapedQuoteStops(q))
+		} else {
+			n = strings.IndexByte(src[j:], q)
+		}
 		if n < 0 {
 			break
 		}
@@ -114,6 +115,15 @@ func (s *scanner) quoted(i int, backslash bool, what string) (int, error) {
 		}
 	}
 	return 0, s.errorAt(i, "unterminated "+what)
+}
+
+// escapedQuoteStops returns the bytes that end or escape a string quoted by q when
+// backslash escapes apply.
+func escapedQuoteStops(q byte) string {
+	if q == '"' {
+		return `"\`
+	}
+	return `'\`
 }
 
 // bracketed returns the offset after the [bracketed] identifier opening at i.

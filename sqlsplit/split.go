@@ -54,7 +54,7 @@ type scanner struct {
 
 // split scans the whole script.
 func (s *scanner) split() ([]Statement, error) {
-	stmts := make([]Statement, 0, strings.Count(s.src, ";")+1)
+	var stmts []Statement
 	i := 0
 	if strings.HasPrefix(s.src, byteOrderMark) {
 		i = len(byteOrderMark)

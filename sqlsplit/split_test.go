@@ -1,0 +1,158 @@
+package sqlsplit
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDialectString(t *testing.T) {
+	for d, want := range map[Dialect]string{
+		SQLite:     "sqlite",
+		PostgreSQL: "postgresql",
+		MySQL:      "mysql",
+		Dialect(0): "Dialect(0)",
+		Dialect(9): "Dialect(9)",
+	} {
+		if got := d.String(); got != want {
+			t.Errorf("Dialect(%d).String() = %q, want %q", int(d), got, want)
+		}
+	}
+}
+
+func TestSplitUnknownDialect(t *testing.T) {
+	stmts, err := Split("SELECT 1", Dialect(0))
+	if err == nil || !strings.Contains(err.Error(), "unknown dialect Dialect(0)") {
+		t.Fatalf("Split with Dialect(0) = %v, %v; want an unknown dialect error", stmts, err)
+	}
+	var se *SyntaxError
+	if errors.As(err, &se) {
+		t.Errorf("unknown dialect reported as a SyntaxError: %v", err)
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	all := []Dialect{SQLite, PostgreSQL, MySQL}
+	tests := []struct {
+		name     string
+		script   string
+		dialects []Dialect
+		line     int
+		msg      string // substring of the message
+	}{
+		{"single quote", "SELECT 1;\n\nSELECT 'abc;\n", all, 3, "unterminated string literal"},
+		{"double quote", "SELECT 1;\nSELECT \"abc;", all, 2, "unterminated \"…\""},
+		{"backtick", "SELECT 1;\r\nSELECT `abc;", []Dialect{SQLite, MySQL}, 2, "unterminated `…`"},
+		{"bracket", "\n\nSELECT [abc;", []Dialect{SQLite}, 3, "unterminated [bracketed] identifier"},
+		{"block comment between statements", "SELECT 1;\n/* never\nclosed", all, 2, "unterminated /* … */ comment"},
+		{"block comment inside a statement", "SELECT 1\n+ /* never closed;\n", all, 2, "unterminated /* … */ comment"},
+		{"nested block comment", "SELECT 1;\nSELECT /* /* */ 2;\n", []Dialect{PostgreSQL}, 2, "unterminated /* … */ comment"},
+		{"dollar quote", "SELECT 1;\nCREATE FUNCTION f() AS $body$\nSELECT 1;\n$$;", []Dialect{PostgreSQL}, 2, "no closing $body$"},
+		{"E string", "SELECT E'it\\'s;\n", []Dialect{PostgreSQL}, 1, "unterminated E'…' string"},
+		{"backslash-escaped quote", "SELECT 1;\nSELECT 'it\\';", []Dialect{MySQL}, 2, "unterminated string literal"},
+		{"escaped quote at the end", "SELECT 'abc\\", []Dialect{MySQL}, 1, "unterminated string literal"},
+		{"sqlite trigger without END", "CREATE TABLE t (a);\nCREATE TRIGGER tr AFTER INSERT ON t\nBEGIN\n  SELECT 1;\n", []Dialect{SQLite}, 3,
+			"unterminated BEGIN … END block (the statement starting at line 2 runs to the end of the script)"},
+		{"begin atomic without END", "CREATE FUNCTION f() RETURNS int\nBEGIN ATOMIC\nSELECT 1;\n", []Dialect{PostgreSQL}, 2, "unterminated BEGIN … END block"},
+		{"procedure without END", "SELECT 1;\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n", []Dialect{MySQL}, 3, "unterminated BEGIN … END block"},
+		{"IF without END IF", "CREATE PROCEDURE p()\nBEGIN\n  IF x THEN SELECT 1;\nEND;", []Dialect{MySQL}, 2, "unterminated BEGIN … END block"},
+		{"CASE without END", "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\nSELECT CASE WHEN 1 THEN 2;\nEND;", []Dialect{SQLite}, 1, "unterminated BEGIN … END block"},
+		{"DELIMITER without argument", "SELECT 1;\nDELIMITER\nSELECT 2;", []Dialect{MySQL}, 2, "DELIMITER needs an argument"},
+		{"DELIMITER with blank argument", "DELIMITER   \r\nSELECT 2;", []Dialect{MySQL}, 1, "DELIMITER needs an argument"},
+		{"DELIMITER with two arguments", "\nDELIMITER $$ ;;\n", []Dialect{MySQL}, 2, `DELIMITER takes one argument, found "$$ ;;"`},
+		{"DELIMITER with a backslash", "DELIMITER \\\\\n", []Dialect{MySQL}, 1, "cannot contain a backslash or a quote"},
+		{"DELIMITER with a quote", "DELIMITER '$$'\n", []Dialect{MySQL}, 1, "cannot contain a backslash or a quote"},
+		{"DELIMITER not at line start", "SELECT 1; DELIMITER $$\n", []Dialect{MySQL}, 1, "DELIMITER must start its own line"},
+		{"unterminated after DELIMITER", "DELIMITER $$\nSELECT 1$$\nSELECT 'x;$$\n", []Dialect{MySQL}, 3, "unterminated string literal"},
+	}
+	for _, tt := range tests {
+		for _, d := range tt.dialects {
+			t.Run(tt.name+"/"+d.String(), func(t *testing.T) {
+				stmts, err := Split(tt.script, d)
+				var se *SyntaxError
+				if !errors.As(err, &se) {
+					t.Fatalf("Split(%q) = %v, %v; want a *SyntaxError", tt.script, stmts, err)
+				}
+				if se.Line != tt.line || !strings.Contains(se.Msg, tt.msg) {
+					t.Errorf("Split(%q) error = line %d: %q; want line %d: …%s…", tt.script, se.Line, se.Msg, tt.line, tt.msg)
+				}
+				if want := "line " + itoa(se.Line) + ": " + se.Msg; err.Error() != want {
+					t.Errorf("Error() = %q, want %q", err.Error(), want)
+				}
+				if stmts != nil {
+					t.Errorf("statements returned with an error: %v", stmts)
+				}
+			})
+		}
+	}
+}
+
+// itoa formats n without strconv, to check Error's formatting independently.
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// TestSplitEdges covers rules whose inputs are awkward to keep in golden files.
+func TestSplitEdges(t *testing.T) {
+	tests := []struct {
+		name    string
+		script  string
+		dialect Dialect
+		want    []Statement
+	}{
+		{"empty", "", SQLite, nil},
+		{"only comments and terminators", "-- a\n;/* b */;\n\t;", PostgreSQL, nil},
+		{"byte order mark", "\uFEFFSELECT 1;", SQLite, []Statement{{"SELECT 1", 1, 3}}},
+		{"unicode spaces around statements", "\u00a0SELECT 1\u2003;\u3000", PostgreSQL, []Statement{{"SELECT 1", 1, 2}}},
+		{"mysql dashes at the very end", "SELECT 1 --", MySQL, []Statement{{"SELECT 1 --", 1, 0}}},
+		{"mysql dashes before a control character", "SELECT 1 --\x01;\n;", MySQL, []Statement{{"SELECT 1 --\x01;", 1, 0}}},
+		{"mysql dashes before a letter", "SELECT 1 --x;", MySQL, []Statement{{"SELECT 1 --x", 1, 0}}},
+		{"hash is not a comment outside mysql", "SELECT 1 # x;\nSELECT 2", SQLite, []Statement{{"SELECT 1 # x", 1, 0}, {"SELECT 2", 2, 14}}},
+		{"mysql block comments do not nest", "SELECT /* /* */ 1; SELECT 2", MySQL, []Statement{{"SELECT /* /* */ 1", 1, 0}, {"SELECT 2", 1, 19}}},
+		{"sqlite block comments do not nest", "SELECT /* /* */ 1; SELECT 2", SQLite, []Statement{{"SELECT /* /* */ 1", 1, 0}, {"SELECT 2", 1, 19}}},
+		{"backslash is literal outside mysql", `SELECT '\'; SELECT 2`, SQLite, []Statement{{`SELECT '\'`, 1, 0}, {"SELECT 2", 1, 12}}},
+		{"brackets only in sqlite", "SELECT a[1]; SELECT 2", PostgreSQL, []Statement{{"SELECT a[1]", 1, 0}, {"SELECT 2", 1, 13}}},
+		{"backticks are not quotes in postgresql", "SELECT `a; SELECT 2`", PostgreSQL, []Statement{{"SELECT `a", 1, 0}, {"SELECT 2`", 1, 11}}},
+		{"dollar is not a quote outside postgresql", "SELECT $$a; SELECT b$$", SQLite, []Statement{{"SELECT $$a", 1, 0}, {"SELECT b$$", 1, 12}}},
+		{"dollar at the end", "SELECT $", PostgreSQL, []Statement{{"SELECT $", 1, 0}}},
+		{"parentheses hold the terminator only in postgresql", "SELECT (1; SELECT 2)", MySQL, []Statement{{"SELECT (1", 1, 0}, {"SELECT 2)", 1, 11}}},
+		{"unbalanced close parenthesis", "SELECT 1); SELECT 2", PostgreSQL, []Statement{{"SELECT 1)", 1, 0}, {"SELECT 2", 1, 11}}},
+		{"custom delimiter glued to a word", "DELIMITER $$\nSELECT 1$$SELECT 2$$\nDELIMITER ;\nSELECT 3;", MySQL,
+			[]Statement{{"SELECT 1", 2, 13}, {"SELECT 2", 2, 23}, {"SELECT 3", 4, 46}}},
+		{"DELIMITER without space", "DELIMITER //\nSELECT 1//\ndelimiter;\nSELECT 2;", MySQL, []Statement{{"SELECT 1", 2, 13}, {"SELECT 2", 4, 35}}},
+		{"delimiter is a word in other dialects", "DELIMITER //\nSELECT 1;", SQLite, []Statement{{"DELIMITER //\nSELECT 1", 1, 0}}},
+		{"a column named delimiter", "CREATE TABLE t (\ndelimiter INT);", MySQL, []Statement{{"CREATE TABLE t (\ndelimiter INT)", 1, 0}}},
+		{"mysql executable comment with a semicolon", "/*!40101 SET a=1; SET b=2 */;", MySQL,
+			[]Statement{{"/*!40101 SET a=1", 1, 0}, {"SET b=2 */", 1, 18}}},
+		{"mysql anonymous BEGIN is a transaction", "BEGIN; SELECT 1; END;", MySQL,
+			[]Statement{{"BEGIN", 1, 0}, {"SELECT 1", 1, 7}, {"END", 1, 17}}},
+		{"postgresql function body in dollar quotes holds BEGIN", "CREATE FUNCTION f() RETURNS void AS $$ BEGIN $$ LANGUAGE plpgsql; SELECT 1", PostgreSQL,
+			[]Statement{{"CREATE FUNCTION f() RETURNS void AS $$ BEGIN $$ LANGUAGE plpgsql", 1, 0}, {"SELECT 1", 1, 66}}},
+		{"begin as a value in a trigger head", "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET NEW.a = begin; SELECT 1", MySQL,
+			[]Statement{{"CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET NEW.a = begin", 1, 0}, {"SELECT 1", 1, 68}}},
+		{"mysql backtick label", "CREATE PROCEDURE p() BEGIN `my lbl`: LOOP LEAVE `my lbl`; END LOOP; END; SELECT 1", MySQL,
+			[]Statement{{"CREATE PROCEDURE p() BEGIN `my lbl`: LOOP LEAVE `my lbl`; END LOOP; END", 1, 0}, {"SELECT 1", 1, 73}}},
+		{"mysql view is not a routine", "CREATE ALGORITHM=MERGE DEFINER=a@b VIEW v AS SELECT begin FROM t; SELECT 1", MySQL,
+			[]Statement{{"CREATE ALGORITHM=MERGE DEFINER=a@b VIEW v AS SELECT begin FROM t", 1, 0}, {"SELECT 1", 1, 66}}},
+		{"sqlite nested BEGIN in a trigger body", "CREATE TRIGGER t AFTER INSERT ON x BEGIN\nBEGIN\nSELECT 1;\nEND;\nEND;\nSELECT 2", SQLite,
+			[]Statement{{"CREATE TRIGGER t AFTER INSERT ON x BEGIN\nBEGIN\nSELECT 1;\nEND;\nEND", 1, 0}, {"SELECT 2", 6, 67}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Split(tt.script, tt.dialect)
+			if err != nil {
+				t.Fatalf("Split(%q, %s): %v", tt.script, tt.dialect, err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b []Statement) bool {
+				return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b)
+			})); diff != "" {
+				t.Errorf("Split(%q, %s) (-want +got):\n%s", tt.script, tt.dialect, diff)
+			}
+		})
+	}
+}
