@@ -106,9 +106,10 @@ func (t *tracker) innermost() block {
 	return t.stack[len(t.stack)-1]
 }
 
-// push opens a block.
+// push opens a block. A handler's BEGIN block is its action, so the DECLARE is over.
 func (t *tracker) push(kind blockKind, paren, off int) {
 	t.stack = append(t.stack, block{kind: kind, paren: paren, off: off})
+	t.declare, t.handler = false, false
 }
 
 // word feeds a word. qualified words (t.begin, @end, :begin, begin.x) are identifiers,

@@ -62,7 +62,7 @@ func lookupKeyword(w string) keyword {
 		switch {
 		case 'a' <= c && c <= 'z':
 			c -= 'a' - 'A'
-		case 'A' <= c && c <= 'Z', c == '_':
+		case 'A' <= c && c <= 'Z':
 		default:
 			return kwNone
 		}

@@ -96,15 +96,17 @@ func (s *scanner) advanceLine(off int) int {
 	return s.line
 }
 
+// lineOf returns the line of byte off without moving the line counter.
+func (s *scanner) lineOf(off int) int {
+	if off < s.lineOff {
+		return 1 + strings.Count(s.src[:off], "\n")
+	}
+	return s.line + strings.Count(s.src[s.lineOff:off], "\n")
+}
+
 // errorAt returns a SyntaxError for the construct starting at byte off.
 func (s *scanner) errorAt(off int, msg string) *SyntaxError {
-	line := s.line
-	if off >= s.lineOff {
-		line += strings.Count(s.src[s.lineOff:off], "\n")
-	} else {
-		line = 1 + strings.Count(s.src[:off], "\n")
-	}
-	return &SyntaxError{Line: line, Msg: msg}
+	return &SyntaxError{Line: s.lineOf(off), Msg: msg}
 }
 
 // skipSpace skips whitespace and comments from i and returns the offset of the next
@@ -175,13 +177,7 @@ func (s *scanner) statement(start int) (end, next int, err error) {
 			i, err = s.bracketed(i)
 			s.track.quoted(false)
 		case c == '$' && s.rules.dollarQuotes:
-			var ok bool
-			if next, ok, err = s.dollarQuoted(i); ok {
-				i = next
-				s.track.quoted(false)
-			} else if err == nil {
-				i, err = s.word(i, paren)
-			}
+			i, err = s.dollar(i, paren)
 		case isIdent(c):
 			i, err = s.word(i, paren)
 		case c == '(':
@@ -205,13 +201,7 @@ func (s *scanner) statement(start int) (end, next int, err error) {
 				i++
 			}
 		default:
-			var ok bool
-			if next, ok, err = s.comment(i); ok {
-				i = next
-			} else if err == nil {
-				s.track.punct(c)
-				i++
-			}
+			i, err = s.commentOrPunct(i)
 		}
 		if err != nil {
 			return 0, 0, err
@@ -220,10 +210,38 @@ func (s *scanner) statement(start int) (end, next int, err error) {
 	if s.track.depth() > 0 {
 		b := s.track.innermost()
 		return 0, 0, s.errorAt(b.off, "unterminated "+b.kind.describe()+
-			" (the statement starting at line "+strconv.Itoa(s.errorAt(start, "").Line)+
+			" (the statement starting at line "+strconv.Itoa(s.lineOf(start))+
 			" runs to the end of the script)")
 	}
 	return len(src), len(src), nil
+}
+
+// dollar scans the PostgreSQL dollar quote at i or, if none opens there, the word that
+// starts with "$" (a parameter such as $1).
+func (s *scanner) dollar(i, paren int) (int, error) {
+	end, ok, err := s.dollarQuoted(i)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return s.word(i, paren)
+	}
+	s.track.quoted(false)
+	return end, nil
+}
+
+// commentOrPunct skips the comment at i or, if none starts there, feeds the punctuation
+// byte at i to the block tracker.
+func (s *scanner) commentOrPunct(i int) (int, error) {
+	end, ok, err := s.comment(i)
+	switch {
+	case err != nil:
+		return 0, err
+	case ok:
+		return end, nil
+	}
+	s.track.punct(s.src[i])
+	return i + 1, nil
 }
 
 // word scans the word (keyword, identifier, number or parameter) at i and feeds it to

@@ -156,3 +156,20 @@ func TestSplitEdges(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitHandlerBlock(t *testing.T) {
+	script := "CREATE PROCEDURE p()\nBEGIN\n" +
+		"  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN SELECT begin FROM t; END;\n" +
+		"  SELECT 1;\nEND;\nSELECT 2"
+	got, err := Split(script, MySQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Statement{
+		{Text: script[:strings.Index(script, "END;\nSELECT 2")+len("END")], Line: 1, Offset: 0},
+		{Text: "SELECT 2", Line: 6, Offset: strings.LastIndex(script, "SELECT 2")},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
