@@ -57,7 +57,7 @@ const (
 const prevWord = 0
 
 // endSuffixes are the words that may follow END as part of it (END IF, END LOOP, …).
-var endSuffixes = setOf(kwIf, kwLoop, kwWhile, kwRepeat, kwCase)
+const endSuffixes = keywordSet(1<<kwIf | 1<<kwLoop | 1<<kwWhile | 1<<kwRepeat | 1<<kwCase)
 
 // tracker follows the compound blocks of one statement, so that the ";" inside a
 // routine or trigger body do not end it. It sees the statement as a stream of words and
@@ -83,7 +83,8 @@ type tracker struct {
 	handler   bool // … and declares a HANDLER, whose action may be a BEGIN block
 }
 
-// reset prepares the tracker for a new statement. An inactive tracker ignores it.
+// reset prepares the tracker for a new statement. An inactive tracker ignores the
+// statement: nothing in it can hold the terminator back.
 func (t *tracker) reset(active bool) {
 	*t = tracker{rules: t.rules, stack: t.stack[:0], head: headOff}
 	if active {
