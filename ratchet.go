@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/lock"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/versiontable"
 )
@@ -31,11 +32,12 @@ type Migrator struct {
 }
 
 type config struct {
-	logger    *slog.Logger
-	events    func(Event)
-	repoPath  string
-	appliedBy string
-	now       func() time.Time
+	logger      *slog.Logger
+	events      func(Event)
+	repoPath    string
+	appliedBy   string
+	lockTimeout time.Duration
+	now         func() time.Time
 }
 
 // Option configures a [Migrator].
@@ -87,6 +89,19 @@ func WithAppliedBy(who string) Option {
 	})
 }
 
+// WithLockTimeout sets how long an upgrade or version_control waits for another process
+// migrating the same database (default 60s). On SQLite it is the caller's busy timeout that
+// bounds the wait (the `_pragma=busy_timeout` DSN parameter).
+func WithLockTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("ratchet: WithLockTimeout: %v is not positive", d)
+		}
+		c.lockTimeout = d
+		return nil
+	})
+}
+
 // New returns a Migrator for repo on db, a database of dialect d. It does not touch the
 // database: the version table is created only by [Migrator.VersionControl] and by upgrades of
 // an empty database.
@@ -100,11 +115,12 @@ func New(db *sql.DB, d *dialect.Dialect, repo *repository.Repository, opts ...Op
 		return nil, errors.New("ratchet: New: nil repository")
 	}
 	cfg := config{
-		logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		events:    func(Event) {},
-		repoPath:  repo.Path(),
-		appliedBy: defaultAppliedBy(),
-		now:       time.Now,
+		logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		events:      func(Event) {},
+		repoPath:    repo.Path(),
+		appliedBy:   defaultAppliedBy(),
+		lockTimeout: 60 * time.Second,
+		now:         time.Now,
 	}
 	for _, o := range opts {
 		if err := o.apply(&cfg); err != nil {
@@ -161,6 +177,11 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 	if err := m.checkVersion(version); err != nil {
 		return err
 	}
+	l, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
 	return m.inTx(ctx, func(tx *sql.Tx) error {
 		st, err := m.readState(ctx, tx)
 		if err != nil {
@@ -193,6 +214,11 @@ func (m *Migrator) stamp(ctx context.Context, q versiontable.Querier, st state, 
 		}
 	}
 	return m.table.Stamp(ctx, q, m.cfg.repoPath, version)
+}
+
+// lock takes the cross-process migration lock where the dialect has one.
+func (m *Migrator) lock(ctx context.Context) (*lock.Lock, error) {
+	return lock.Acquire(ctx, m.db, m.dialect, m.repo.ID(), m.cfg.lockTimeout)
 }
 
 // inTx runs fn in a transaction and commits it, or rolls back if fn fails.

@@ -38,6 +38,14 @@ type AppliedVersion struct {
 // error is a [*ScriptError] for a failing script; a target equal to the current version does
 // nothing and is not an error.
 func (m *Migrator) Upgrade(ctx context.Context, target int) (*Result, error) {
+	if target < Latest {
+		return nil, &InvalidVersionError{Version: target}
+	}
+	l, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
 	plan, err := m.Plan(ctx, target)
 	if err != nil {
 		return nil, err

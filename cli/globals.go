@@ -144,7 +144,7 @@ func (s *session) Close() error { return s.db.Close() }
 
 // migrator returns a Migrator on the session's database.
 func (g *globals) migrator(s *session, opts ...ratchet.Option) (*ratchet.Migrator, error) {
-	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app))}, opts...)
+	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app)), ratchet.WithLockTimeout(s.lockTimeout)}, opts...)
 	if g.app.repo == nil {
 		opts = append(opts, ratchet.WithRepositoryPath(s.repository))
 	}

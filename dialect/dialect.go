@@ -29,6 +29,25 @@ type Dialect struct {
 	ListTables string
 	// CreateHistoryTable creates ratchet's own history table; %s is the quoted table name.
 	CreateHistoryTable string
+
+	// Lock describes the session lock that serialises migrations across processes; nil
+	// when the database serialises writers itself (SQLite).
+	Lock *LockSQL
+}
+
+// LockSQL is a backend's session-level named lock, as SQL. Each query takes the lock key
+// as its only parameter: a string ([LockSQL.NumericKey] false) or an int64.
+type LockSQL struct {
+	// TryLock takes the lock without waiting and returns one row whose single column is
+	// true or 1 when it was taken.
+	TryLock string
+	// Unlock releases it.
+	Unlock string
+	// Holder returns one row describing the session holding the lock (no rows or NULL if
+	// unknown), for the timeout message.
+	Holder string
+	// NumericKey selects an int64 key instead of a string name.
+	NumericKey bool
 }
 
 // ByName returns the dialect for a script dbms name ("sqlite", "postgresql", "mysql").

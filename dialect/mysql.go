@@ -24,4 +24,11 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
+	Lock: &LockSQL{
+		TryLock: "SELECT GET_LOCK(?, 0)",
+		Unlock:  "SELECT RELEASE_LOCK(?)",
+		Holder: `SELECT CONCAT('connection ', p.id, ' as ', p.user, ' from ', p.host,
+	', running for ', p.time, 's')
+FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK(?)`,
+	},
 }

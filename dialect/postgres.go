@@ -25,4 +25,17 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
+	Lock: &LockSQL{
+		TryLock:    "SELECT pg_try_advisory_lock($1)",
+		Unlock:     "SELECT pg_advisory_unlock($1)",
+		NumericKey: true,
+		// A bigint advisory lock shows in pg_locks as classid (high half), objid (low half).
+		Holder: `SELECT 'pid ' || a.pid || COALESCE(' (' || NULLIF(a.application_name, '') || ')', '') ||
+	' as ' || COALESCE(a.usename, '?') || COALESCE(' from ' || host(a.client_addr), '') ||
+	', connected since ' || to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+	AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)
+LIMIT 1`,
+	},
 }

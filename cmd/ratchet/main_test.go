@@ -37,8 +37,18 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building ratchet:", err)
 		return 1
 	}
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPROXY").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go env:", err)
+		return 1
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	goEnv = map[string]string{"GOCACHE": vals[0], "GOMODCACHE": vals[1], "GOPROXY": vals[2]}
 	return m.Run()
 }
+
+// goEnv holds the Go settings passed to scenarios that run the go command.
+var goEnv map[string]string
 
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar against the built binary.
 func TestScripts(t *testing.T) {
@@ -56,11 +66,17 @@ func scriptParams(dir string) testscript.Params {
 				return err
 			}
 			env.Setenv("TESTDATA", abs)
+			env.Setenv("MODROOT", filepath.Dir(abs))
+			// Scenarios that build the example binary need the Go caches.
+			for k, v := range goEnv {
+				env.Setenv(k, v)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitcode,
-			"sqlite":   cmdSQLite,
+			"exitcode":    cmdExitcode,
+			"sqlite":      cmdSQLite,
+			"sqlite-exec": cmdSQLiteExec,
 		},
 	}
 }
@@ -111,6 +127,19 @@ func cmdSQLite(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(err)
 	ts.Stdout().Write([]byte(out))
+}
+
+// cmdSQLiteExec runs statements on an SQLite file, creating it if needed:
+// `sqlite-exec legacy.db 'CREATE TABLE images (id INTEGER)'`.
+func cmdSQLiteExec(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sqlite-exec FILE SQL")
+	}
+	db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Exec(args[1])
+	ts.Check(err)
 }
 
 // queryText runs query and formats the rows as text.

@@ -1,0 +1,132 @@
+package lock
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/ratchetdb/ratchet/dialect"
+)
+
+// ErrTimeout is wrapped by the error [Acquire] returns when another session held the lock
+// for the whole timeout.
+var ErrTimeout = errors.New("timed out waiting for the migration lock")
+
+// TimeoutError reports a lock held elsewhere for longer than the timeout.
+type TimeoutError struct {
+	Timeout time.Duration
+	Holder  string // who holds the lock, when the database can tell
+}
+
+func (e *TimeoutError) Error() string {
+	msg := fmt.Sprintf("another process is migrating this database: lock not acquired within %v", e.Timeout)
+	if e.Holder != "" {
+		msg += "; held by " + e.Holder
+	}
+	return msg + " (wait and retry, or raise --lock-timeout)"
+}
+
+// Unwrap returns [ErrTimeout].
+func (e *TimeoutError) Unwrap() error { return ErrTimeout }
+
+// Lock is a held migration lock. It lives on one connection (session), which it owns.
+type Lock struct {
+	conn *sql.Conn
+	sql  *dialect.LockSQL
+	key  any
+}
+
+// pollInterval bounds how often a waiting process asks again. Polling a non-blocking try-lock
+// gives every backend the same semantics: a bounded wait that ctx can cancel.
+const (
+	minPoll = 10 * time.Millisecond
+	maxPoll = 250 * time.Millisecond
+)
+
+// Acquire takes the migration lock for the repository id on a dedicated connection of db,
+// waiting up to timeout. It returns a nil *Lock and no error when the dialect needs no lock
+// (SQLite serialises writers itself). A lock held elsewhere for the whole timeout gives a
+// [*TimeoutError] naming the holder when the database can tell; cancelling ctx stops the
+// wait with ctx's error.
+func Acquire(ctx context.Context, db *sql.DB, d *dialect.Dialect, repositoryID string, timeout time.Duration) (*Lock, error) {
+	if d.Lock == nil {
+		return nil, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking the migration lock: %w", err)
+	}
+	l := &Lock{conn: conn, sql: d.Lock, key: Key(d.Lock, repositoryID)}
+	deadline := time.Now().Add(timeout)
+	wait := minPoll
+	for {
+		ok, err := l.try(ctx)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if ok {
+			return l, nil
+		}
+		if time.Now().After(deadline) {
+			holder := l.holder(ctx)
+			conn.Close()
+			return nil, &TimeoutError{Timeout: timeout, Holder: holder}
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close()
+			return nil, ctx.Err()
+		case <-time.After(min(wait, time.Until(deadline)+time.Millisecond)):
+		}
+		wait = min(2*wait, maxPoll)
+	}
+}
+
+// try makes one non-blocking attempt.
+func (l *Lock) try(ctx context.Context) (bool, error) {
+	var got sql.NullBool
+	if err := l.conn.QueryRowContext(ctx, l.sql.TryLock, l.key).Scan(&got); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, fmt.Errorf("taking the migration lock: %w", err)
+	}
+	return got.Valid && got.Bool, nil
+}
+
+// holder describes the session holding the lock, or "" if the database cannot tell.
+func (l *Lock) holder(ctx context.Context) string {
+	var h sql.NullString
+	if err := l.conn.QueryRowContext(context.WithoutCancel(ctx), l.sql.Holder, l.key).Scan(&h); err != nil {
+		return ""
+	}
+	return h.String
+}
+
+// Release releases the lock and closes its connection. It is safe to call on a nil *Lock.
+// Call it with a context that is not cancelled (context.WithoutCancel), so that an
+// interrupted run still releases; closing the connection releases the lock anyway.
+func (l *Lock) Release(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	_, err := l.conn.ExecContext(ctx, l.sql.Unlock, l.key)
+	return errors.Join(err, l.conn.Close())
+}
+
+// Key returns the lock key for a repository: a string for named locks (MySQL: at most 64
+// characters), an int64 for numeric ones (PostgreSQL advisory locks). Every process derives
+// the same key from the same repository id.
+func Key(s *dialect.LockSQL, repositoryID string) any {
+	h := fnv.New64a()
+	h.Write([]byte(repositoryID))
+	sum := h.Sum64()
+	if s.NumericKey {
+		return int64(sum)
+	}
+	return fmt.Sprintf("ratchet:%016x", sum)
+}
