@@ -17,10 +17,12 @@
 // # User information
 //
 // As in SQLAlchemy, the user name ends at the first ':' and the password at the first '@'
-// that follows it, so a password may contain '/' and '?' as written. A password may also
-// contain '@' and ':' as written, because a host never contains '@': the password then
-// extends to the last '@' before the path. Percent escapes (%40) are decoded in the user
-// name, the password and a server's database name. SQLite paths are taken verbatim.
+// that follows it, so a password may contain ':', '/' and '?' as written. A password may
+// also contain '@' as written, because a host never contains '@': an '@' between the end of
+// the password and the path (the next '/' or '?') belongs to the password. A password with
+// an '@' followed by '/' or '?' must have them percent-encoded (%2F, %3F). Percent escapes
+// are decoded in the user name, the password and a server's database name. SQLite paths
+// are taken verbatim, up to the '?' of the query; a bare path is taken whole.
 //
 // # Query parameters
 //

@@ -154,10 +154,12 @@ func replaceSpans(s string, spans []span) string {
 	return b.String()
 }
 
-// redactLoose is Redact for input that is not a URL: it also hides what lies between the
-// first ':' and the last '@', as in "scott:tiger@host/db".
+// redactLoose is Redact for input that is not a URL: when Redact finds nothing to hide, it
+// hides what lies between the first ':' and the last '@', as in "scott:tiger@host/db".
 func redactLoose(s string) string {
-	s = Redact(s)
+	if r := Redact(s); r != s {
+		return r
+	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
 		return s
@@ -173,10 +175,11 @@ func isPasswordKey(key string) bool {
 	return strings.EqualFold(key, "password") || strings.EqualFold(key, "passwd")
 }
 
-// indexFold is strings.Index for an ASCII lower-case sub, ignoring ASCII case in s.
+// indexFold is strings.Index for a sub that starts with an ASCII lower-case letter,
+// ignoring ASCII case in s.
 func indexFold(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if hasPrefixFold(s[i:], sub) {
+		if s[i]|0x20 == sub[0] && hasPrefixFold(s[i:], sub) {
 			return i
 		}
 	}

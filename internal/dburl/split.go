@@ -125,18 +125,24 @@ func parseQuery(q string) []param {
 	return params
 }
 
-// encodeQuery is the inverse of parseQuery.
+// encodeQuery is the inverse of parseQuery for libpq's URI parser (which pgx mirrors): it
+// percent-encodes, spaces included, since libpq does not read '+' as a space.
 func encodeQuery(params []param) string {
 	var b strings.Builder
 	for i, p := range params {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(url.QueryEscape(p.key))
+		b.WriteString(percentEncode(p.key))
 		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p.value))
+		b.WriteString(percentEncode(p.value))
 	}
 	return b.String()
+}
+
+// percentEncode is url.QueryEscape with spaces written %20.
+func percentEncode(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
 // unescape decodes percent escapes (and '+' as a space when plus is set), keeping

@@ -33,7 +33,7 @@ const acceptedForms = "use sqlite:///FILE, postgresql://…, mysql://… or mari
 // URL is a parsed database URL.
 //
 // The URLs [Parse] returns are never modified by this package, so their methods may be
-// called concurrently. Printing a URL with the fmt verbs never shows its password.
+// called concurrently. Printing a URL with fmt never shows its password (see [URL.Format]).
 type URL struct {
 	Dialect  string // "sqlite", "postgresql" or "mysql"
 	MariaDB  bool   // the scheme was mariadb (dialect stays "mysql")
@@ -44,8 +44,8 @@ type URL struct {
 	// when the URL names a host without one.
 	User, Host, Port string
 
-	// x holds the password and the rest of the unexported state. It sits behind a pointer
-	// so that printing a URL value with %v or %+v shows an address, not the password.
+	// x holds the password and the rest of the unexported state. Copies share it, and
+	// printers that walk structs by reflection see an address rather than the password.
 	x *details
 }
 
@@ -181,9 +181,10 @@ func (u *URL) String() string {
 	return b.String()
 }
 
-// GoString is String, so that %#v does not show the password either.
-func (u *URL) GoString() string {
-	return u.String()
+// Format makes every fmt verb print [URL.String], whether it is given a URL or a *URL, so
+// that printing a URL never shows its password.
+func (u URL) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), u.String())
 }
 
 // DSN returns the data source name for sql.Open(u.Driver, …).
