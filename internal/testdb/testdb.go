@@ -1,0 +1,152 @@
+// Package testdb gives tests a fresh database of each supported dialect: an SQLite file, or a
+// database `ratchet_t_<random>` created on the PostgreSQL or MariaDB/MySQL server named by
+// RATCHET_TEST_POSTGRES / RATCHET_TEST_MYSQL and dropped when the test ends.
+//
+// An unreachable server skips the test with a loud message, unless
+// RATCHET_TEST_REQUIRE_SERVERS=1 (set in CI), which makes it fail instead.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // driver "mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"             // driver "sqlite"
+
+	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/dburl"
+)
+
+// Server URLs used when the environment does not name others.
+const (
+	DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	DefaultMySQL    = "mysql://root@127.0.0.1:3306/test"
+)
+
+// DB is a fresh, empty test database.
+type DB struct {
+	Dialect *dialect.Dialect
+	URL     string // ratchet URL of the database, for the CLI
+	Name    string // database name (file path for SQLite)
+	DB      *sql.DB
+}
+
+// Dialects lists the dialect names a conformance test runs on.
+var Dialects = []string{"sqlite", "postgresql", "mysql"}
+
+// ServerURL returns the admin URL of the server for a dialect, from the environment.
+func ServerURL(name string) string {
+	switch name {
+	case "postgresql":
+		return envOr("RATCHET_TEST_POSTGRES", DefaultPostgres)
+	case "mysql":
+		return envOr("RATCHET_TEST_MYSQL", DefaultMySQL)
+	}
+	return ""
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Required reports whether server tests must run (CI) rather than skip.
+func Required() bool { return os.Getenv("RATCHET_TEST_REQUIRE_SERVERS") == "1" }
+
+// New returns a fresh database of the named dialect, removed when the test ends.
+func New(t testing.TB, name string) *DB {
+	t.Helper()
+	d, ok := dialect.ByName(name)
+	if !ok {
+		t.Fatalf("testdb: unknown dialect %q", name)
+	}
+	if d == dialect.SQLite {
+		path := filepath.Join(t.TempDir(), "test.sqlite")
+		return &DB{Dialect: d, URL: "sqlite:///" + path, Name: path, DB: Open(t, "sqlite:///"+path)}
+	}
+	admin := Admin(t, name)
+	dbName := "ratchet_t_" + randomSuffix()
+	if _, err := admin.Exec("CREATE DATABASE " + d.Ident(dbName)); err != nil {
+		t.Fatalf("testdb: creating %s: %v", dbName, err)
+	}
+	url := replaceDatabase(ServerURL(name), dbName)
+	t.Cleanup(func() { Drop(t, name, dbName) })
+	return &DB{Dialect: d, URL: url, Name: dbName, DB: Open(t, url)}
+}
+
+// Admin returns a connection to the server's own test database, skipping or failing the
+// test when the server is unreachable (see the package documentation).
+func Admin(t testing.TB, name string) *sql.DB {
+	t.Helper()
+	raw := ServerURL(name)
+	db := Open(t, raw)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		msg := "testdb: " + name + " server at " + dburl.Redact(raw) + " is unreachable: " + err.Error()
+		if Required() {
+			t.Fatal(msg + " (RATCHET_TEST_REQUIRE_SERVERS=1)")
+		}
+		t.Skip("SKIPPING SERVER TEST: " + msg)
+	}
+	return db
+}
+
+// Drop removes a test database created on the server.
+func Drop(t testing.TB, name, dbName string) {
+	d, _ := dialect.ByName(name)
+	admin := Open(t, ServerURL(name))
+	stmt := "DROP DATABASE IF EXISTS " + d.Ident(dbName)
+	if d == dialect.Postgres {
+		stmt += " WITH (FORCE)"
+	}
+	if _, err := admin.Exec(stmt); err != nil {
+		t.Errorf("testdb: dropping %s: %v", dbName, err)
+	}
+}
+
+// Open opens a ratchet URL with the driver ratchet uses; closed when the test ends.
+func Open(t testing.TB, raw string) *sql.DB {
+	t.Helper()
+	u, err := dburl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open(u.Driver, u.DSN(dburl.DSNOptions{BusyTimeout: 20 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Dialect == "sqlite" {
+		db.SetMaxOpenConns(1)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// replaceDatabase swaps the database name in a server URL's path.
+func replaceDatabase(raw, name string) string {
+	scheme, rest, _ := strings.Cut(raw, "://")
+	host, tail, _ := strings.Cut(rest, "/")
+	_, query, hasQuery := strings.Cut(tail, "?")
+	out := scheme + "://" + host + "/" + name
+	if hasQuery {
+		out += "?" + query
+	}
+	return out
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
