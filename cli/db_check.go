@@ -39,7 +39,7 @@ modified or removed since it was applied (each is listed with its file and both 
 			}
 			doc := statusDoc(s, st)
 			doc["exit_code"] = code
-			if err := g.output(s.settings, doc, text); err != nil {
+			if err := g.print(s.settings, doc, text); err != nil {
 				return err
 			}
 			if code != ExitOK {

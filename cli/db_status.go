@@ -26,7 +26,7 @@ is gone from the repository). Writes nothing.`,
 				return err
 			}
 			defer s.Close()
-			return g.output(s.settings, statusDoc(s, st), statusText(s, st))
+			return g.print(s.settings, statusDoc(s, st), statusText(s, st))
 		},
 	}
 }

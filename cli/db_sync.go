@@ -85,7 +85,8 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		return err
 	}
 	defer s.Close()
-	m, err := g.migrator(s, ratchet.WithEvents(g.progress(s.settings)))
+	withProgress := ratchet.WithEvents(g.progress(s.settings))
+	m, err := g.migrator(s, withProgress)
 	if err != nil {
 		return err
 	}
@@ -97,8 +98,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		if err := stampAt(cmd, g, s, stampVersion); err != nil {
 			return err
 		}
-	}
-	if s.db.standIn {
+	} else if s.db.standIn {
 		// Check everything on the empty stand-in first, so that a refused upgrade creates no file.
 		if _, err := m.Plan(ctx, target); err != nil {
 			return err
@@ -106,15 +106,16 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		if err := s.db.materialize(ctx); err != nil {
 			return err
 		}
-		if m, err = g.migrator(s, ratchet.WithEvents(g.progress(s.settings))); err != nil {
-			return err
-		}
+	}
+	// The database may have been materialised: use a migrator on the real one.
+	if m, err = g.migrator(s, withProgress); err != nil {
+		return err
 	}
 	res, err := m.Upgrade(ctx, target)
 	if err != nil {
 		return err
 	}
-	return g.output(s.settings, upgradeDoc(res), upgradeText(res))
+	return g.print(s.settings, upgradeDoc(res), upgradeText(res))
 }
 
 // progress prints one line per applied version as it happens (text output), and warnings.

@@ -38,5 +38,5 @@ func runDBVersion(cmd *cobra.Command, g *globals) error {
 		return err
 	}
 	doc := map[string]any{"version": v, "latest": s.repo.Latest(), "repository_id": s.repo.ID(), "database": s.db.url.String()}
-	return g.output(s.settings, doc, strconv.Itoa(v))
+	return g.print(s.settings, doc, strconv.Itoa(v))
 }

@@ -46,7 +46,7 @@ func runDBVersionControl(cmd *cobra.Command, g *globals, f versionControlFlags) 
 		return err
 	}
 	doc := map[string]any{"version": v, "repository_id": s.repo.ID()}
-	return g.output(s.settings, doc, fmt.Sprintf("database is now under version control at version %d", v))
+	return g.print(s.settings, doc, fmt.Sprintf("database is now under version control at version %d", v))
 }
 
 // stampAt runs version_control on the session's database, creating a missing SQLite file

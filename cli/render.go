@@ -14,7 +14,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // output writes a command's result: doc as JSON with --output json, else the text lines.
-func (g *globals) output(s *settings, doc any, text string) error {
+func (g *globals) print(s *settings, doc any, text string) error {
 	if s.json {
 		return writeJSON(g.stdout, doc)
 	}

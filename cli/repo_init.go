@@ -33,7 +33,7 @@ table; it names the repository, so keep it stable.`,
 				return usageError(err)
 			}
 			doc := map[string]any{"path": args[0], "repository_id": f.id}
-			return g.output(s, doc, fmt.Sprintf("created repository %q in %s", f.id, args[0]))
+			return g.print(s, doc, fmt.Sprintf("created repository %q in %s", f.id, args[0]))
 		},
 	}
 	cmd.Flags().StringVar(&f.id, "id", "", "repository_id (required)")
@@ -65,7 +65,7 @@ every database unless a database-specific script exists), sqlite, postgresql or 
 			if err != nil {
 				return usageError(err)
 			}
-			return g.output(s, map[string]any{"path": path}, path)
+			return g.print(s, map[string]any{"path": path}, path)
 		},
 	}
 	cmd.Flags().StringVar(&f.dbms, "dbms", "default", "database the script is for: default, sqlite, postgresql or mysql")
@@ -88,7 +88,7 @@ func newRepoVersionCmd(g *globals) *cobra.Command {
 				return err
 			}
 			doc := map[string]any{"latest": repo.Latest(), "repository_id": repo.ID()}
-			return g.output(s, doc, fmt.Sprint(repo.Latest()))
+			return g.print(s, doc, fmt.Sprint(repo.Latest()))
 		},
 	}
 }

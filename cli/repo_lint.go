@@ -40,7 +40,7 @@ error, else 0.`,
 			}
 			lines = append(lines, fmt.Sprintf("repository %q: latest version %d, %d finding(s), %d error(s)", repo.ID(), repo.Latest(), len(findings), errs))
 			doc := map[string]any{"repository_id": repo.ID(), "latest": repo.Latest(), "findings": docs, "errors": errs}
-			if err := g.output(s, doc, strings.Join(lines, "\n")); err != nil {
+			if err := g.print(s, doc, strings.Join(lines, "\n")); err != nil {
 				return err
 			}
 			if errs > 0 {
