@@ -10,6 +10,7 @@ const (
 	VersionStarted EventKind = iota + 1 // a version's script is about to run
 	VersionApplied                      // a version was applied and committed
 	Warning                             // something the operator should know; the run goes on
+	Stamped                             // an empty database was put under version control at 0
 )
 
 // Event is a step of a migration, reported through [WithEvents] as it happens.

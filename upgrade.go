@@ -57,6 +57,9 @@ func (m *Migrator) Upgrade(ctx context.Context, target int) (*Result, error) {
 			return nil, err
 		}
 		res.Stamped = stamped
+		if stamped {
+			m.emit(Event{Kind: Stamped})
+		}
 	}
 	if len(plan.Steps) == 0 {
 		return res, nil

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -124,6 +123,10 @@ func (g *globals) progress(s *settings) func(ratchet.Event) {
 		switch e.Kind {
 		case ratchet.Warning:
 			g.warn(e.Message)
+		case ratchet.Stamped:
+			if !s.json {
+				fmt.Fprintln(g.stdout, "database was empty: put under version control at version 0")
+			}
 		case ratchet.VersionApplied:
 			if !s.json {
 				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%d statements, %s)\n",
@@ -134,16 +137,10 @@ func (g *globals) progress(s *settings) func(ratchet.Event) {
 }
 
 func upgradeText(res *ratchet.Result) string {
-	var b strings.Builder
-	if res.Stamped {
-		b.WriteString("database was empty: put under version control at version 0\n")
-	}
 	if len(res.Applied) == 0 && res.Start == res.End {
-		fmt.Fprintf(&b, "database is up to date at version %d", res.End)
-	} else {
-		fmt.Fprintf(&b, "database upgraded from version %d to %d", res.Start, res.End)
+		return fmt.Sprintf("database is up to date at version %d", res.End)
 	}
-	return b.String()
+	return fmt.Sprintf("database upgraded from version %d to %d", res.Start, res.End)
 }
 
 func upgradeDoc(res *ratchet.Result) map[string]any {
