@@ -3,6 +3,7 @@ package ratchet
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -144,10 +145,14 @@ func (e *ScriptError) Error() string {
 // Unwrap returns the underlying database or Go error.
 func (e *ScriptError) Unwrap() error { return e.Err }
 
-// errorCode returns the database's own code for err when the driver exposes one, through the
-// methods the drivers implement (pgconn.PgError.SQLState, sqlite.Error.Code), so that ratchet
-// itself imports no driver.
-func errorCode(err error) string {
+// ErrorCode returns the database's own code for err, or "": the SQLSTATE of a PostgreSQL
+// error, the numeric code of an SQLite or MySQL error. It finds them through the methods the
+// drivers implement (pgconn.PgError.SQLState, sqlite.Error.Code) and, for MySQL, whose error
+// type has none, in the message ("Error 1049 (42000): …"), so that ratchet imports no driver.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	var state interface{ SQLState() string }
 	if errors.As(err, &state) {
 		return state.SQLState()
@@ -156,5 +161,11 @@ func errorCode(err error) string {
 	if errors.As(err, &coded) {
 		return fmt.Sprint(coded.Code())
 	}
+	if m := mysqlCode.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
 	return ""
 }
+
+// mysqlCode matches go-sql-driver/mysql's error text.
+var mysqlCode = regexp.MustCompile(`\bError (\d{4,5})(?: \([0-9A-Z]{5}\))?: `)

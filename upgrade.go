@@ -172,7 +172,7 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step) (int, e
 				return n, ctx.Err()
 			}
 			return n, &ScriptError{Version: step.Version, Script: s.Path, Line: st.Line,
-				Statement: st.Text, Code: errorCode(err), Err: err}
+				Statement: st.Text, Code: ErrorCode(err), Err: err}
 		}
 		n++
 	}

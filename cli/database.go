@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/dburl"
 )
@@ -22,10 +23,14 @@ type database struct {
 	dialect     *dialect.Dialect
 	url         *dburl.URL
 	lockTimeout time.Duration
-	// standIn is true when the SQLite file does not exist yet: DB is then an empty in-memory
-	// database standing in for it, so that reading commands and the checks before an upgrade
-	// see an empty database without creating the file. [database.materialize] creates it.
-	standIn bool
+	// absent is true when the database does not exist yet: an SQLite file not created, or a
+	// server database not created. Writing commands check their request first, then create
+	// it with [database.create]. For SQLite, DB is meanwhile an empty in-memory database
+	// standing in for the file, so that reading commands see an empty database; for a
+	// server, reading commands fail and DB is an unused pool.
+	absent bool
+	// notice receives a line for the operator when a database is created.
+	notice func(string)
 }
 
 // sqliteHeader starts every SQLite database file.
@@ -49,7 +54,7 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 			return nil, err
 		}
 		if !exists {
-			db.standIn = true
+			db.absent = true
 			db.DB, err = sql.Open(u.Driver, "file::memory:")
 			if err != nil {
 				return nil, err
@@ -58,10 +63,28 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 			return db, nil
 		}
 	}
-	if err := db.open(ctx, !write); err != nil {
+	err = db.open(ctx, !write)
+	if err != nil && db.dialect.UnknownDatabaseCode != "" && ratchet.ErrorCode(err) == db.dialect.UnknownDatabaseCode {
+		if !write {
+			return nil, fmt.Errorf("database %q does not exist on %s (db sync creates it)", u.Database, u)
+		}
+		// A pool that is never used until create: the checks before creating need no queries.
+		db.absent = true
+		db.DB, err = sql.Open(u.Driver, u.DSN(dburl.DSNOptions{}))
+		return db, err
+	}
+	if err != nil {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Close closes the connection pool, if any.
+func (db *database) Close() error {
+	if db.DB == nil {
+		return nil
+	}
+	return db.DB.Close()
 }
 
 // open connects to the real database.
@@ -83,16 +106,42 @@ func (db *database) open(ctx context.Context, readOnly bool) error {
 	return nil
 }
 
-// materialize replaces the in-memory stand-in by the real SQLite file, creating it.
-func (db *database) materialize(ctx context.Context) error {
-	if !db.standIn {
+// create creates the absent database — the SQLite file, or the database on its server — and
+// connects to it. Call it only once the command's request has been checked.
+func (db *database) create(ctx context.Context) error {
+	if !db.absent {
 		return nil
 	}
-	if err := db.DB.Close(); err != nil {
+	if err := db.Close(); err != nil {
 		return err
 	}
-	db.standIn = false
+	if db.dialect.CreateDatabase != "" {
+		if err := db.createOnServer(ctx); err != nil {
+			return err
+		}
+	}
+	db.absent = false
 	return db.open(ctx, false)
+}
+
+// createOnServer runs CREATE DATABASE through the server's maintenance database.
+func (db *database) createOnServer(ctx context.Context) error {
+	admin, err := db.url.WithDatabase(db.dialect.MaintenanceDatabase)
+	if err != nil {
+		return err
+	}
+	conn, err := sql.Open(admin.Driver, admin.DSN(dburl.DSNOptions{}))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, db.dialect.CreateDatabaseSQL(db.url.Database)); err != nil {
+		return fmt.Errorf("database %q does not exist on %s and cannot be created: %w (create it, or grant the right to create databases)", db.url.Database, db.url, err)
+	}
+	if db.notice != nil {
+		db.notice(fmt.Sprintf("created database %q on %s", db.url.Database, db.url))
+	}
+	return nil
 }
 
 // checkSQLiteFile reports whether the SQLite file exists, and fails with a clear message when

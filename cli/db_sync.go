@@ -97,16 +97,17 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		if err := stampAt(cmd, g, s, stampVersion); err != nil {
 			return err
 		}
-	} else if s.db.standIn {
-		// Check everything on the empty stand-in first, so that a refused upgrade creates no file.
-		if _, err := m.Plan(ctx, target); err != nil {
+	} else if s.db.absent {
+		// Check the request against an empty database before creating it, so that a refused
+		// upgrade creates nothing.
+		if _, err := m.PlanFrom(0, target); err != nil {
 			return err
 		}
-		if err := s.db.materialize(ctx); err != nil {
+		if err := s.db.create(ctx); err != nil {
 			return err
 		}
 	}
-	// The database may have been materialised: use a migrator on the real one.
+	// The database may have been created: use a migrator on the real one.
 	if m, err = g.migrator(s, withProgress); err != nil {
 		return err
 	}

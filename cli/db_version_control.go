@@ -56,12 +56,12 @@ func stampAt(cmd *cobra.Command, g *globals, s *session, v int) error {
 	if err != nil {
 		return err
 	}
-	if s.db.standIn {
-		// Validate on the empty stand-in first, so that a bad version creates no file.
-		if err := m.VersionControl(cmd.Context(), v); err != nil {
+	if s.db.absent {
+		// Check the version before creating the database, so that a bad one creates nothing.
+		if _, err := m.PlanFrom(v, v); err != nil {
 			return err
 		}
-		if err := s.db.materialize(cmd.Context()); err != nil {
+		if err := s.db.create(cmd.Context()); err != nil {
 			return err
 		}
 		if m, err = g.migrator(s); err != nil {

@@ -137,6 +137,11 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
+	db.notice = func(msg string) {
+		if !s.json {
+			fmt.Fprintln(g.stdout, msg)
+		}
+	}
 	return &session{settings: s, repo: repo, db: db}, nil
 }
 

@@ -30,6 +30,14 @@ type Dialect struct {
 	// CreateHistoryTable creates ratchet's own history table; %s is the quoted table name.
 	CreateHistoryTable string
 
+	// MaintenanceDatabase is the database to connect to in order to create another one on
+	// the same server ("" connects to none); CreateDatabase creates one, %s being its quoted
+	// name; UnknownDatabaseCode is the error code of a connection to a database that does
+	// not exist. All empty for SQLite, whose databases are files.
+	MaintenanceDatabase string
+	CreateDatabase      string
+	UnknownDatabaseCode string
+
 	// Lock describes the session lock that serialises migrations across processes; nil
 	// when the database serialises writers itself (SQLite).
 	Lock *LockSQL
@@ -72,6 +80,11 @@ const versionTableDDL = "CREATE TABLE %s (\n" +
 	"\tversion INTEGER, \n" +
 	"\tPRIMARY KEY (repository_id)\n" +
 	")"
+
+// CreateDatabaseSQL returns the statement that creates database name.
+func (d *Dialect) CreateDatabaseSQL(name string) string {
+	return strings.Replace(d.CreateDatabase, "%s", d.Ident(name), 1)
+}
 
 // CreateVersionTable returns the DDL that creates the sqlalchemy-migrate version table
 // under the given name.

@@ -24,6 +24,8 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
+	CreateDatabase:      "CREATE DATABASE %s",
+	UnknownDatabaseCode: "1049", // ER_BAD_DB_ERROR
 	Lock: &LockSQL{
 		TryLock: "SELECT GET_LOCK(?, 0)",
 		Unlock:  "SELECT RELEASE_LOCK(?)",

@@ -25,6 +25,9 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
+	MaintenanceDatabase: "postgres",
+	CreateDatabase:      "CREATE DATABASE %s",
+	UnknownDatabaseCode: "3D000", // invalid_catalog_name
 	Lock: &LockSQL{
 		TryLock:    "SELECT pg_try_advisory_lock($1)",
 		Unlock:     "SELECT pg_advisory_unlock($1)",
