@@ -9,7 +9,8 @@
 //	[ratchet]
 //	repository = /usr/lib/python3/dist-packages/glance/db/sqlalchemy/migrate_repo
 //	backup_dir = /var/backups/glance
-//	lock_timeout = 90        # seconds, or a Go duration such as 90s or 2m
+//	# whole seconds, or a Go duration such as 90s or 2m
+//	lock_timeout = 90
 //
 // The syntax is that of oslo.config's parser: "key = value" or "key: value" (the first '='
 // or ':' separates them); white space around keys and values is trimmed and a value in
