@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/versiontable"
 )
 
 // Sentinel errors that callers branch on with [errors.Is]. The typed errors below wrap them
@@ -124,6 +126,53 @@ func (e *NoScriptError) Error() string {
 // Unwrap returns [ErrNoScript].
 func (e *NoScriptError) Unwrap() error { return ErrNoScript }
 
+// ErrStopped: a version stopped part way (it could not run in one transaction) and needs a
+// decision: resume it or run it again.
+var ErrStopped = errors.New("a version stopped part way")
+
+// StoppedVersionError reports a version that stopped part way, as recorded in its journal.
+type StoppedVersionError struct {
+	Journal versiontable.Journal
+}
+
+func (e *StoppedVersionError) Error() string {
+	j := e.Journal
+	what := "failed"
+	where := j.Script
+	if j.FailedLine > 0 {
+		where = fmt.Sprintf("%s:%d", j.Script, j.FailedLine)
+	}
+	cause := where
+	if j.Error != "" {
+		cause += ": " + j.Error
+	} else {
+		what = "was interrupted"
+	}
+	return fmt.Sprintf("version %d %s after statement %d of %d (%s); fix the script, then run `db sync --resume` to continue at statement %d (the applied statements are checked unchanged) or `db sync --retry` to run version %d again from statement 1",
+		j.Version, what, j.Done(), j.Total, cause, j.Done()+1, j.Version)
+}
+
+// Unwrap returns [ErrStopped].
+func (e *StoppedVersionError) Unwrap() error { return ErrStopped }
+
+// ResumeError reports a stopped version that cannot be resumed because the statements already
+// applied no longer match the script.
+type ResumeError struct {
+	Version   int
+	Script    string
+	Statement int // 1-based
+	Line      int
+	Reason    string
+}
+
+func (e *ResumeError) Error() string {
+	where := e.Script
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s:%d", e.Script, e.Line)
+	}
+	return fmt.Sprintf("cannot resume version %d: statement %d (%s) was applied, but %s; restore it or use --retry", e.Version, e.Statement, where, e.Reason)
+}
+
 // ScriptError reports a script that failed. The version it belongs to was rolled back where
 // the dialect allows it; earlier versions stay applied.
 type ScriptError struct {
@@ -133,13 +182,22 @@ type ScriptError struct {
 	Statement string // the failing statement; empty for Go migrations and syntax errors
 	Code      string // the database's own error code, when the driver exposes one
 	Err       error
+	// Journalled is true when the version could not be rolled back: Applied of Total
+	// statements stay applied, and the next upgrade needs [Resume] or [Retry].
+	Journalled     bool
+	Applied, Total int
 }
 
 func (e *ScriptError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Script, e.Err)
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.Script, e.Line, e.Err)
+		msg = fmt.Sprintf("%s:%d: %v", e.Script, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Script, e.Err)
+	if e.Journalled {
+		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d and could not be rolled back; fix the script, then run `db sync --resume` or `db sync --retry`)",
+			e.Version, e.Applied, e.Total)
+	}
+	return msg
 }
 
 // Unwrap returns the underlying database or Go error.

@@ -2,11 +2,14 @@ package ratchet
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
+	"github.com/ratchetdb/ratchet/versiontable"
 )
 
 // upgradeOperation is the script operation a plain upgrade runs.
@@ -26,13 +29,20 @@ type Step struct {
 	Version    int
 	Script     *repository.Script
 	Statements []sqlsplit.Statement // for SQL scripts, split before anything runs
+	// Journalled is true when the version cannot run in one transaction — DDL commits
+	// implicitly on the dialect, or the script starts with `-- ratchet:no-transaction` — so
+	// its statements are applied one by one and their progress journalled.
+	Journalled bool
+	// ResumeAt is the index of the first statement to run: non-zero when resuming a version
+	// that stopped part way.
+	ResumeAt int
 }
 
 // Plan reads the database's version and works out the steps from it to target ([Latest] for
 // the repository's latest version). Every error an upgrade can detect without running a
 // script is returned here: a downgrade, a missing version (beyond latest or a gap crossed), a
 // version without a runnable script, a script that cannot be split. Plan writes nothing.
-func (m *Migrator) Plan(ctx context.Context, target int) (*Plan, error) {
+func (m *Migrator) Plan(ctx context.Context, target int, opts ...UpgradeOption) (*Plan, error) {
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
@@ -43,7 +53,7 @@ func (m *Migrator) Plan(ctx context.Context, target int) (*Plan, error) {
 	if err := st.controllable(); err != nil {
 		return nil, err
 	}
-	return m.plan(st, target)
+	return m.plan(st, target, upgradeSettings(opts))
 }
 
 // PlanFrom works out the steps from version current to target without reading the database,
@@ -56,12 +66,12 @@ func (m *Migrator) PlanFrom(current, target int) (*Plan, error) {
 	if err := m.checkVersion(current); err != nil {
 		return nil, err
 	}
-	return m.plan(state{version: current, controlled: true}, target)
+	return m.plan(state{version: current, controlled: true}, target, upgradeConfig{})
 }
 
 // plan computes the steps from st's version to target. It walks the repository's versions,
 // not the integers, so its cost is linear in the number of versions whatever their numbers.
-func (m *Migrator) plan(st state, target int) (*Plan, error) {
+func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 	latest := target == Latest
 	if latest {
 		target = m.repo.Latest()
@@ -90,7 +100,46 @@ func (m *Migrator) plan(st state, target int) (*Plan, error) {
 		p.Steps = append(p.Steps, step)
 		prev = v
 	}
+	if st.journal != nil && len(p.Steps) > 0 {
+		if err := recoverStopped(st.journal, &p.Steps[0], uc.recovery); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// recoverStopped decides what to do with the version the journal says stopped part way: refuse to
+// go on (the default), resume after its last applied statement, or run it again.
+func recoverStopped(j *versiontable.Journal, first *Step, mode recovery) error {
+	if j.Version != first.Version || mode == refuseRecovery {
+		return &StoppedVersionError{Journal: *j}
+	}
+	if mode == retryRecovery {
+		return nil
+	}
+	if j.Total != len(first.Statements) && first.Script.Kind == repository.SQL {
+		// Statements were added or removed: only those already applied must be unchanged.
+		if j.Done() > len(first.Statements) {
+			return &ResumeError{Version: j.Version, Script: first.Script.Path, Statement: len(first.Statements) + 1, Reason: "the script now has fewer statements than were applied"}
+		}
+	}
+	for i, h := range j.Hashes {
+		if i >= len(first.Statements) || statementHash(first.Statements[i].Text) != h {
+			line := 0
+			if i < len(first.Statements) {
+				line = first.Statements[i].Line
+			}
+			return &ResumeError{Version: j.Version, Script: first.Script.Path, Statement: i + 1, Line: line, Reason: "it changed since it was applied"}
+		}
+	}
+	first.ResumeAt = j.Done()
+	return nil
+}
+
+// statementHash identifies an applied statement in the journal.
+func statementHash(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:8])
 }
 
 // step resolves the script that takes the database from version from to v.
@@ -99,7 +148,7 @@ func (m *Migrator) step(from, v int) (Step, error) {
 	if !ok {
 		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name}
 	}
-	step := Step{From: from, Version: v, Script: s}
+	step := Step{From: from, Version: v, Script: s, Journalled: !m.dialect.TransactionalDDL}
 	switch s.Kind {
 	case repository.Python:
 		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name, Path: s.Path}
@@ -109,6 +158,7 @@ func (m *Migrator) step(from, v int) (Step, error) {
 			return Step{}, splitError(v, s.Path, err)
 		}
 		step.Statements = stmts
+		step.Journalled = step.Journalled || sqlsplit.NoTransaction(s.SQL)
 	}
 	return step, nil
 }

@@ -16,8 +16,10 @@ type state struct {
 	tables          []string // every table, bookkeeping included
 	hasVersionTable bool
 	hasHistory      bool
-	controlled      bool // the version table has a row for the repository
-	version         int  // the recorded version when controlled, else 0
+	hasJournal      bool
+	journal         *versiontable.Journal // a version stopped part way, if any
+	controlled      bool                  // the version table has a row for the repository
+	version         int                   // the recorded version when controlled, else 0
 	userTables      []string
 }
 
@@ -35,6 +37,8 @@ func (m *Migrator) readState(ctx context.Context, q versiontable.Querier) (state
 			st.hasVersionTable = true
 		case t == versiontable.HistoryTable:
 			st.hasHistory = true
+		case t == versiontable.JournalTable:
+			st.hasJournal = true
 		default:
 			st.userTables = append(st.userTables, t)
 		}
@@ -42,6 +46,11 @@ func (m *Migrator) readState(ctx context.Context, q versiontable.Querier) (state
 	if st.hasVersionTable {
 		st.version, st.controlled, err = m.table.Version(ctx, q)
 		if err != nil {
+			return st, err
+		}
+	}
+	if st.hasJournal {
+		if st.journal, err = m.table.ReadJournal(ctx, q); err != nil {
 			return st, err
 		}
 	}

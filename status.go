@@ -16,6 +16,7 @@ const (
 	Pending  State = "pending"  // not applied yet
 	Modified State = "modified" // applied, but the script changed since
 	Missing  State = "missing"  // applied, but the script is no longer in the repository
+	Stopped  State = "stopped"  // stopped part way; needs --resume or --retry (see [Resume])
 )
 
 // Status is the state of every version of the repository in the database.
@@ -38,17 +39,29 @@ type VersionStatus struct {
 	// applied ("" when unknown).
 	Checksum        string
 	AppliedChecksum string
+	// Detail explains a stopped version: where it stopped and why.
+	Detail string
 }
 
 // Pending returns the number of versions not applied yet.
 func (s *Status) Pending() int {
 	n := 0
 	for _, v := range s.Versions {
-		if v.State == Pending {
+		if v.State == Pending || v.State == Stopped {
 			n++
 		}
 	}
 	return n
+}
+
+// Stopped returns the version that stopped part way, if any.
+func (s *Status) Stopped() *VersionStatus {
+	for i, v := range s.Versions {
+		if v.State == Stopped {
+			return &s.Versions[i]
+		}
+	}
+	return nil
 }
 
 // Drifted returns the applied versions whose script was modified or is missing.
@@ -95,6 +108,9 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 			}
 		}
 		switch {
+		case st.journal != nil && st.journal.Version == v:
+			e := &StoppedVersionError{Journal: *st.journal}
+			vs = VersionStatus{Version: v, State: Stopped, Script: vs.Script, Checksum: vs.Checksum, Detail: e.Error()}
 		case v > st.version:
 			vs = VersionStatus{Version: v, State: Pending, Script: vs.Script, Checksum: vs.Checksum}
 		case vs.Checksum == "":

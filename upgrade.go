@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -37,19 +38,39 @@ type AppliedVersion struct {
 // another process are skipped. On failure the result holds what was applied before it and the
 // error is a [*ScriptError] for a failing script; a target equal to the current version does
 // nothing and is not an error.
-func (m *Migrator) Upgrade(ctx context.Context, target int) (*Result, error) {
+func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOption) (*Result, error) {
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
+	uc := upgradeSettings(opts)
 	l, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Release(context.WithoutCancel(ctx))
-	plan, err := m.Plan(ctx, target)
+	plan, err := m.Plan(ctx, target, opts...)
 	if err != nil {
 		return nil, err
 	}
+	if !uc.skipSanityCheck {
+		if err := m.sanityCheck(ctx); err != nil {
+			return nil, err
+		}
+	}
+	res, err := m.apply(ctx, plan)
+	if err != nil {
+		return res, err
+	}
+	if !uc.skipSanityCheck {
+		if err := m.sanityCheck(ctx); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// apply stamps an empty database and applies the plan's steps.
+func (m *Migrator) apply(ctx context.Context, plan *Plan) (*Result, error) {
 	res := &Result{Start: plan.Current, End: plan.Current}
 	if !plan.Controlled {
 		stamped, err := m.stampEmpty(ctx)
@@ -67,8 +88,17 @@ func (m *Migrator) Upgrade(ctx context.Context, target int) (*Result, error) {
 	if err := m.table.CreateHistory(ctx, m.db); err != nil {
 		return res, err
 	}
+	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Journalled }) {
+		if err := m.table.CreateJournal(ctx, m.db); err != nil {
+			return res, err
+		}
+	}
 	for _, step := range plan.Steps {
-		applied, err := m.applyStep(ctx, step)
+		apply := m.applyStep
+		if step.Journalled {
+			apply = m.applyJournalled
+		}
+		applied, err := apply(ctx, step)
 		if err != nil {
 			return res, err
 		}
@@ -105,15 +135,8 @@ func (m *Migrator) stampEmpty(ctx context.Context) (stamped bool, err error) {
 func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, error) {
 	var applied *AppliedVersion
 	err := m.inTx(ctx, func(tx *sql.Tx) error {
-		cur, _, err := m.table.Version(ctx, tx)
-		if err != nil {
+		if skip, err := m.checkCurrent(ctx, tx, step); err != nil || skip {
 			return err
-		}
-		if cur >= step.Version {
-			return nil // applied meanwhile by another process
-		}
-		if cur != step.From {
-			return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, cur)
 		}
 		m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
 		start := m.cfg.now()
@@ -121,34 +144,58 @@ func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, e
 		if err != nil {
 			return err
 		}
-		took := m.cfg.now().Sub(start)
-		if err := m.table.Advance(ctx, tx, cur, step.Version); err != nil {
-			return err
-		}
-		err = m.table.Record(ctx, tx, versiontable.Entry{
-			Version:    step.Version,
-			Phase:      step.Script.Operation,
-			Script:     step.Script.Path,
-			Checksum:   step.Script.Checksum(),
-			AppliedAt:  start,
-			Duration:   took,
-			Statements: n,
-			AppliedBy:  m.cfg.appliedBy,
-		})
-		if err != nil {
-			return err
-		}
-		applied = &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: took}
-		return nil
+		applied, err = m.finish(ctx, tx, step, start, n)
+		return err
 	})
 	if err != nil {
 		return nil, contextError(ctx, err)
 	}
-	if applied != nil {
-		m.emit(Event{Kind: VersionApplied, From: step.From, Version: applied.Version, Script: applied.Script,
-			Statements: applied.Statements, Duration: applied.Duration})
-	}
+	m.emitApplied(step, applied)
 	return applied, nil
+}
+
+// checkCurrent re-reads the version in the step's transaction or session: skip is true
+// when another process applied the step meanwhile.
+func (m *Migrator) checkCurrent(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
+	cur, _, err := m.table.Version(ctx, q)
+	switch {
+	case err != nil:
+		return false, err
+	case cur >= step.Version:
+		return true, nil
+	case cur != step.From:
+		return false, fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, cur)
+	}
+	return false, nil
+}
+
+// finish records an applied step: the conditional version update and the history row.
+func (m *Migrator) finish(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
+	took := m.cfg.now().Sub(start)
+	if err := m.table.Advance(ctx, q, step.From, step.Version); err != nil {
+		return nil, err
+	}
+	err := m.table.Record(ctx, q, versiontable.Entry{
+		Version:    step.Version,
+		Phase:      step.Script.Operation,
+		Script:     step.Script.Path,
+		Checksum:   step.Script.Checksum(),
+		AppliedAt:  start,
+		Duration:   took,
+		Statements: n,
+		AppliedBy:  m.cfg.appliedBy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: took}, nil
+}
+
+func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
+	if a != nil {
+		m.emit(Event{Kind: VersionApplied, From: step.From, Version: a.Version, Script: a.Script,
+			Statements: a.Statements, Duration: a.Duration})
+	}
 }
 
 // runScript runs a step's script on tx and returns the number of statements it ran.
@@ -162,17 +209,11 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step) (int, e
 	}
 	n := 0
 	for _, st := range step.Statements {
-		if sqlsplit.IsTransactionControl(st.Text) {
-			m.emit(Event{Kind: Warning, Version: step.Version, Script: s.Path,
-				Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", s.Path, st.Line, st.Text)})
+		if m.skipTransactionControl(step, st) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, st.Text); err != nil {
-			if ctx.Err() != nil {
-				return n, ctx.Err()
-			}
-			return n, &ScriptError{Version: step.Version, Script: s.Path, Line: st.Line,
-				Statement: st.Text, Code: ErrorCode(err), Err: err}
+		if err := m.exec(ctx, tx, step, st); err != nil {
+			return n, err
 		}
 		n++
 	}
@@ -186,4 +227,27 @@ func contextError(ctx context.Context, err error) error {
 		return fmt.Errorf("interrupted, the running version was rolled back: %w", ctxErr)
 	}
 	return err
+}
+
+// skipTransactionControl reports whether st is a standalone BEGIN/COMMIT/END that ratchet
+// skips, as the legacy tool did, warning about it.
+func (m *Migrator) skipTransactionControl(step Step, st sqlsplit.Statement) bool {
+	if !sqlsplit.IsTransactionControl(st.Text) {
+		return false
+	}
+	m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
+		Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", step.Script.Path, st.Line, st.Text)})
+	return true
+}
+
+// exec runs one statement of a step, turning a failure into a *ScriptError.
+func (m *Migrator) exec(ctx context.Context, q versiontable.Querier, step Step, st sqlsplit.Statement) error {
+	if _, err := q.ExecContext(ctx, st.Text); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line,
+			Statement: st.Text, Code: ErrorCode(err), Err: err}
+	}
+	return nil
 }

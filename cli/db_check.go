@@ -14,7 +14,8 @@ func newDBCheckCmd(g *globals) *cobra.Command {
 		Long: `Check the database against the repository without changing anything.
 
 Exit codes: 0 up to date; 3 versions are pending (run db sync); 1 an applied script was
-modified or removed since it was applied (each is listed with its file and both checksums).`,
+modified or removed since it was applied (each is listed with its file and both checksums),
+or a version stopped part way and needs db sync --resume or --retry.`,
 		Example: "  ratchet db check && echo up to date",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -26,6 +27,8 @@ modified or removed since it was applied (each is listed with its file and both 
 			drifted := st.Drifted()
 			code, text := ExitOK, fmt.Sprintf("database is up to date at version %d", st.Version)
 			switch {
+			case st.Stopped() != nil:
+				code, text = ExitFailed, st.Stopped().Detail
 			case len(drifted) > 0:
 				code = ExitFailed
 				lines := []string{fmt.Sprintf("%d applied script(s) changed since they were applied:", len(drifted))}

@@ -59,12 +59,15 @@ func statusText(s *session, st *ratchet.Status) string {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, v.State, appliedAt(v), v.Script)
 	}
 	tw.Flush()
+	if v := st.Stopped(); v != nil {
+		fmt.Fprintf(&b, "%s\n", v.Detail)
+	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
 func appliedAt(v ratchet.VersionStatus) string {
 	switch {
-	case v.State == ratchet.Pending:
+	case v.State == ratchet.Pending || v.State == ratchet.Stopped:
 		return "-"
 	case v.AppliedAt.IsZero():
 		return "unknown"
@@ -76,6 +79,9 @@ func statusDoc(s *session, st *ratchet.Status) map[string]any {
 	versions := make([]map[string]any, 0, len(st.Versions))
 	for _, v := range st.Versions {
 		doc := map[string]any{"version": v.Version, "state": v.State, "script": v.Script, "checksum": v.Checksum}
+		if v.Detail != "" {
+			doc["detail"] = v.Detail
+		}
 		if v.AppliedChecksum != "" {
 			doc["applied_checksum"] = v.AppliedChecksum
 		}

@@ -10,6 +10,33 @@ import (
 
 type syncFlags struct {
 	version, current string
+	resume, retry    bool
+	skipSanityCheck  bool
+}
+
+// register adds the flags sync and upgrade share.
+func (f *syncFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
+	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue a version that stopped part way after its last applied statement (MySQL/MariaDB, no-transaction scripts)")
+	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a version that stopped part way again from its first statement")
+	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
+}
+
+// options returns the upgrade options the flags select.
+func (f *syncFlags) options() ([]ratchet.UpgradeOption, error) {
+	var opts []ratchet.UpgradeOption
+	switch {
+	case f.resume && f.retry:
+		return nil, usageErrorf("--resume and --retry exclude each other")
+	case f.resume:
+		opts = append(opts, ratchet.Resume())
+	case f.retry:
+		opts = append(opts, ratchet.Retry())
+	}
+	if f.skipSanityCheck {
+		opts = append(opts, ratchet.SkipSanityCheck())
+	}
+	return opts, nil
 }
 
 func newDBSyncCmd(g *globals) *cobra.Command {
@@ -28,8 +55,17 @@ Safety checks, all made before anything runs: a VERSION below the current one is
 latest or in a gap crossed on the way, is refused (exit 2); a database with tables but not
 under version control is refused (exit 1). Each version then runs in its own transaction
 together with its version update and history row; if a script fails, its version is rolled
-back, earlier versions stay, and the error names the file and line (exit 1).`,
-		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12",
+back, earlier versions stay, and the error names the file and line (exit 1).
+
+On MySQL/MariaDB, DDL commits implicitly, so a version runs statement by statement and its
+progress is journalled (as are scripts starting with "-- ratchet:no-transaction", e.g. for
+PostgreSQL's CREATE INDEX CONCURRENTLY). If such a version fails, the database records
+"version N failed after statement k of n (file:line)" and the next run refuses until you
+choose: fix the script and run with --resume (continue at statement k+1, after checking the
+applied statements are unchanged), or undo what was applied and run with --retry (run the
+version again from statement 1). On MySQL/MariaDB the legacy utf8 collation check runs before
+and after upgrading (--skip-sanity-check turns it off).`,
+		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL",
 		Args:    maxArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -41,7 +77,7 @@ back, earlier versions stay, and the error names the file and line (exit 1).`,
 			return runUpgrade(cmd, g, f)
 		},
 	}
-	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
+	f.register(cmd)
 	cmd.Flags().StringVar(&f.current, "current_version", "", "stamp at this version first (legacy spelling of CURRENT_VERSION)")
 	return cmd
 }
@@ -63,13 +99,17 @@ The same as db sync without CURRENT_VERSION; see db sync --help for the safety c
 			return runUpgrade(cmd, g, f)
 		},
 	}
-	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
+	f.register(cmd)
 	return cmd
 }
 
 func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	ctx := cmd.Context()
 	target, err := parseTarget(f.version)
+	if err != nil {
+		return err
+	}
+	opts, err := f.options()
 	if err != nil {
 		return err
 	}
@@ -111,7 +151,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	if m, err = g.migrator(s, withProgress); err != nil {
 		return err
 	}
-	res, err := m.Upgrade(ctx, target)
+	res, err := m.Upgrade(ctx, target, opts...)
 	if err != nil {
 		return err
 	}

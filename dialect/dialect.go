@@ -38,6 +38,10 @@ type Dialect struct {
 	CreateDatabase      string
 	UnknownDatabaseCode string
 
+	// SanityCheck, when set, lists the tables (name, collation) whose collation is not
+	// utf8: the legacy tool refused to migrate MySQL databases with such tables.
+	SanityCheck string
+
 	// Lock describes the session lock that serialises migrations across processes; nil
 	// when the database serialises writers itself (SQLite).
 	Lock *LockSQL

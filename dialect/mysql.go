@@ -24,6 +24,9 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
+	SanityCheck: `SELECT table_name, table_collation FROM information_schema.tables
+WHERE table_schema = DATABASE() AND table_collation NOT LIKE '%utf8%'
+ORDER BY table_name`,
 	CreateDatabase:      "CREATE DATABASE %s",
 	UnknownDatabaseCode: "1049", // ER_BAD_DB_ERROR
 	Lock: &LockSQL{

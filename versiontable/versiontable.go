@@ -50,7 +50,7 @@ func (t *Table) Name() string { return t.name }
 
 // IsBookkeeping reports whether table is one of the tables ratchet itself maintains.
 func (t *Table) IsBookkeeping(table string) bool {
-	return table == t.name || table == HistoryTable
+	return table == t.name || table == HistoryTable || table == JournalTable
 }
 
 // ListTables returns the base tables of the database (the connection's schema), sorted.
@@ -101,7 +101,7 @@ func (t *Table) Create(ctx context.Context, q Querier) error {
 // tool (which stores the path it was given and never reads it back).
 func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version int) error {
 	query := "INSERT INTO " + t.d.Ident(t.name) + " (repository_id, repository_path, version) VALUES (" +
-		t.d.Param(1) + ", " + t.d.Param(2) + ", " + t.d.Param(3) + ")"
+		t.params(3) + ")"
 	if _, err := q.ExecContext(ctx, query, t.repoID, repoPath, version); err != nil {
 		return fmt.Errorf("stamping %s at version %d: %w", t.name, version, err)
 	}
@@ -151,13 +151,9 @@ func (t *Table) CreateHistory(ctx context.Context, q Querier) error {
 
 // Record appends e to the history table.
 func (t *Table) Record(ctx context.Context, q Querier, e Entry) error {
-	var ps [9]string
-	for i := range ps {
-		ps[i] = t.d.Param(i + 1)
-	}
 	query := "INSERT INTO " + t.d.Ident(HistoryTable) +
 		" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES (" +
-		strings.Join(ps[:], ", ") + ")"
+		t.params(9) + ")"
 	_, err := q.ExecContext(ctx, query, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
 		e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
 	if err != nil {

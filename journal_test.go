@@ -1,0 +1,183 @@
+package ratchet_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ratchetdb/ratchet"
+	"github.com/ratchetdb/ratchet/internal/testdb"
+)
+
+// journalled runs a test on the dialects where the given script runs statement by statement:
+// every dialect for `-- ratchet:no-transaction` scripts, MySQL/MariaDB for all scripts.
+func journalled(t *testing.T, noTx bool, test func(t *testing.T, tdb *testdb.DB)) {
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		if !noTx && tdb.Dialect.TransactionalDDL {
+			t.Skip("versions run in one transaction on this dialect (TestFailingScriptRollsBackItsVersionOnly)")
+		}
+		test(t, tdb)
+	})
+}
+
+func TestJournalResumeAndRetry(t *testing.T) {
+	for _, noTx := range []bool{false, true} {
+		name := "implicit-commit DDL"
+		header := ""
+		if noTx {
+			name, header = "no-transaction script", "-- ratchet:no-transaction\n"
+		}
+		t.Run(name, func(t *testing.T) {
+			journalled(t, noTx, func(t *testing.T, tdb *testdb.DB) {
+				ctx := context.Background()
+				broken := header + "CREATE TABLE t2 (id INTEGER);\nINSERT INTO t2 (id) VALUES (1);\nINSERT INTO nope (id) VALUES (2);\nCREATE TABLE t3 (id INTEGER);"
+				files := map[string]string{
+					"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);",
+					"002_b_default_upgrade.sql": broken,
+				}
+				m := newMigrator(t, tdb, newRepo(t, files))
+				_, err := m.Upgrade(ctx, ratchet.Latest)
+				var se *ratchet.ScriptError
+				if !errors.As(err, &se) || !se.Journalled || se.Applied != 2 || se.Total != 4 || se.Line != 3+len(strings.Split(header, "\n"))-1 {
+					t.Fatalf("err = %v (%+v), want a journalled ScriptError after 2 of 4", err, se)
+				}
+				// The version is not recorded; the next run refuses, naming the choices.
+				if v, _ := m.Version(ctx); v != 1 {
+					t.Fatalf("version = %d, want 1", v)
+				}
+				_, err = m.Upgrade(ctx, ratchet.Latest)
+				var sv *ratchet.StoppedVersionError
+				if !errors.As(err, &sv) || !strings.Contains(err.Error(), "version 2 failed after statement 2 of 4 (versions/002_b_default_upgrade.sql:") ||
+					!strings.Contains(err.Error(), "--resume") || !strings.Contains(err.Error(), "--retry") {
+					t.Fatalf("second run: %v, want the stopped-version refusal", err)
+				}
+				st, err := m.Status(ctx)
+				if err != nil || st.Version != 1 || st.Pending() != 1 {
+					t.Fatalf("status = %+v, %v", st, err)
+				}
+
+				// Changing an applied statement makes --resume refuse.
+				changed := newRepo(t, map[string]string{
+					"001_a_default_upgrade.sql": files["001_a_default_upgrade.sql"],
+					"002_b_default_upgrade.sql": strings.Replace(broken, "VALUES (1)", "VALUES (10)", 1),
+				})
+				_, err = newMigrator(t, tdb, changed).Upgrade(ctx, ratchet.Latest, ratchet.Resume())
+				var re *ratchet.ResumeError
+				if !errors.As(err, &re) || re.Statement != 2 {
+					t.Fatalf("resume with a changed applied statement: %v, want ResumeError on statement 2", err)
+				}
+
+				// --retry reruns statement 1, which fails now: the table exists.
+				_, err = m.Upgrade(ctx, ratchet.Latest, ratchet.Retry())
+				if !errors.As(err, &se) || se.Line != 1+len(strings.Split(header, "\n"))-1 {
+					t.Fatalf("retry: %v, want statement 1 to fail again", err)
+				}
+
+				// Fix the failing statement and resume at it.
+				fixed := newRepo(t, map[string]string{
+					"001_a_default_upgrade.sql": files["001_a_default_upgrade.sql"],
+					"002_b_default_upgrade.sql": strings.Replace(broken, "nope", "t1", 1),
+				})
+				fm := newMigrator(t, tdb, fixed)
+				if _, err := fm.Upgrade(ctx, ratchet.Latest); !errors.As(err, &sv) {
+					t.Fatalf("after the fix, without --resume: %v, want a refusal", err)
+				}
+				// The failed --retry left statement 1 applied by the first run in place, so
+				// running the version from scratch needs the operator to undo it first.
+				if _, err := tdb.DB.Exec("DROP TABLE t2"); err != nil {
+					t.Fatal(err)
+				}
+				res, err := fm.Upgrade(ctx, ratchet.Latest, ratchet.Retry())
+				if err != nil || res.End != 2 || len(res.Applied) != 1 || res.Applied[0].Statements != 4 {
+					t.Fatalf("retry after cleanup = %+v, %v", res, err)
+				}
+				var rows int
+				if err := tdb.DB.QueryRow("SELECT count(*) FROM t2").Scan(&rows); err != nil || rows != 1 {
+					t.Errorf("t2 rows = %d, %v; want 1", rows, err)
+				}
+				if got := tables(t, tdb); !strings.Contains(got, "t3") {
+					t.Errorf("tables %s: the last statement did not run", got)
+				}
+			})
+		})
+	}
+}
+
+func TestJournalResumeContinuesAfterTheAppliedStatements(t *testing.T) {
+	journalled(t, false, func(t *testing.T, tdb *testdb.DB) {
+		ctx := context.Background()
+		broken := "CREATE TABLE t2 (id INTEGER);\nINSERT INTO t2 (id) VALUES (1);\nINSERT INTO nope (id) VALUES (2);\nCREATE TABLE t3 (id INTEGER);"
+		m := newMigrator(t, tdb, newRepo(t, map[string]string{"001_b_default_upgrade.sql": broken}))
+		if _, err := m.Upgrade(ctx, ratchet.Latest); err == nil {
+			t.Fatal("the broken script succeeded")
+		}
+		fixed := newMigrator(t, tdb, newRepo(t, map[string]string{"001_b_default_upgrade.sql": strings.Replace(broken, "nope", "t2", 1)}))
+		res, err := fixed.Upgrade(ctx, ratchet.Latest, ratchet.Resume())
+		if err != nil || res.End != 1 || res.Applied[0].Statements != 2 {
+			t.Fatalf("resume = %+v, %v; want the last 2 statements run", res, err)
+		}
+		var rows int
+		if err := tdb.DB.QueryRow("SELECT count(*) FROM t2").Scan(&rows); err != nil || rows != 2 {
+			t.Errorf("t2 rows = %d, %v; want 2 (statement 2 not repeated, statement 3 run)", rows, err)
+		}
+		if got := tables(t, tdb); got != "migrate_version,ratchet_history,ratchet_journal,t2,t3" {
+			t.Errorf("tables = %s", got)
+		}
+		// The journal row is gone: a new run is a no-op.
+		if res, err := fixed.Upgrade(ctx, ratchet.Latest); err != nil || len(res.Applied) != 0 {
+			t.Errorf("after resume: %+v, %v", res, err)
+		}
+	})
+}
+
+func TestNoTransactionScript(t *testing.T) {
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		ctx := context.Background()
+		index := "CREATE INDEX ix_t1_id ON t1 (id);"
+		if tdb.Dialect.Name == "postgresql" {
+			// Refused inside a transaction block: proves the script runs outside one.
+			index = "CREATE INDEX CONCURRENTLY ix_t1_id ON t1 (id);"
+		}
+		m := newMigrator(t, tdb, newRepo(t, map[string]string{
+			"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);",
+			"002_b_default_upgrade.sql": "-- ratchet:no-transaction\n" + index,
+		}))
+		res, err := m.Upgrade(ctx, ratchet.Latest)
+		if err != nil || res.End != 2 {
+			t.Fatalf("upgrade = %+v, %v", res, err)
+		}
+	})
+}
+
+func TestSanityCheck(t *testing.T) {
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		if tdb.Dialect.SanityCheck == "" {
+			t.Skip("the utf8 collation check is MySQL's")
+		}
+		ctx := context.Background()
+		for _, stmt := range []string{
+			"CREATE TABLE t_latin1 (id INTEGER) DEFAULT CHARSET=latin1",
+			"CREATE TABLE t_utf8 (id INTEGER) DEFAULT CHARSET=utf8mb4",
+		} {
+			if _, err := tdb.DB.Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);"}))
+		if err := m.VersionControl(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := m.Upgrade(ctx, ratchet.Latest)
+		var se *ratchet.SanityError
+		if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), `Tables "t_latin1" have non utf8 collation`) {
+			t.Fatalf("err = %v, want the sanity error naming t_latin1 only", err)
+		}
+		if v, _ := m.Version(ctx); v != 0 {
+			t.Fatalf("version = %d: the check must run before anything", v)
+		}
+		if _, err := m.Upgrade(ctx, ratchet.Latest, ratchet.SkipSanityCheck()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,50 @@
+package ratchet
+
+// UpgradeOption changes how one [Migrator.Upgrade] (or [Migrator.Plan]) runs.
+type UpgradeOption interface{ applyUpgrade(*upgradeConfig) }
+
+type upgradeConfig struct {
+	recovery        recovery
+	skipSanityCheck bool
+}
+
+// recovery says what to do with a version that failed part way (see [Resume] and [Retry]).
+type recovery int
+
+const (
+	refuseRecovery recovery = iota
+	resumeRecovery
+	retryRecovery
+)
+
+type upgradeOptionFunc func(*upgradeConfig)
+
+func (f upgradeOptionFunc) applyUpgrade(c *upgradeConfig) { f(c) }
+
+// Resume continues a version that failed part way, on a database where it could not run in
+// one transaction (MySQL/MariaDB DDL, `-- ratchet:no-transaction` scripts), at the statement
+// after the last one applied — once the applied statements are checked to be unchanged in the
+// script. Use it after fixing the failing statement.
+func Resume() UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.recovery = resumeRecovery })
+}
+
+// Retry runs a version that failed part way again from its first statement. Use it when the
+// applied statements were undone by hand or are safe to repeat.
+func Retry() UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.recovery = retryRecovery })
+}
+
+// SkipSanityCheck turns off the MySQL/MariaDB check, made before and after upgrading, that
+// every table has a utf8 collation (the check of the legacy tool).
+func SkipSanityCheck() UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.skipSanityCheck = true })
+}
+
+func upgradeSettings(opts []UpgradeOption) upgradeConfig {
+	var c upgradeConfig
+	for _, o := range opts {
+		o.applyUpgrade(&c)
+	}
+	return c
+}
