@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,14 +75,33 @@ func New(t testing.TB, name string) *DB {
 		path := filepath.Join(t.TempDir(), "test.sqlite")
 		return &DB{Dialect: d, URL: "sqlite:///" + path, Name: path, DB: Open(t, "sqlite:///"+path)}
 	}
-	admin := Admin(t, name)
-	dbName := "ratchet_t_" + randomSuffix()
-	if _, err := admin.Exec("CREATE DATABASE " + d.Ident(dbName)); err != nil {
-		t.Fatalf("testdb: creating %s: %v", dbName, err)
+	Admin(t, name) // skips or fails the test when the server is unreachable
+	url, dbName, err := Create(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	url := replaceDatabase(ServerURL(name), dbName)
-	t.Cleanup(func() { Drop(t, name, dbName) })
+	t.Cleanup(func() {
+		if err := Drop(name, dbName); err != nil {
+			t.Error(err)
+		}
+	})
 	return &DB{Dialect: d, URL: url, Name: dbName, DB: Open(t, url)}
+}
+
+// Create creates a fresh database `ratchet_t_<random>` on the server of a dialect and
+// returns its URL and name. The caller drops it with [Drop].
+func Create(name string) (url, dbName string, err error) {
+	d, _ := dialect.ByName(name)
+	admin, err := Connect(ServerURL(name))
+	if err != nil {
+		return "", "", err
+	}
+	defer admin.Close()
+	dbName = "ratchet_t_" + randomSuffix()
+	if _, err := admin.Exec("CREATE DATABASE " + d.Ident(dbName)); err != nil {
+		return "", "", fmt.Errorf("testdb: creating %s: %w", dbName, err)
+	}
+	return replaceDatabase(ServerURL(name), dbName), dbName, nil
 }
 
 // Admin returns a connection to the server's own test database, skipping or failing the
@@ -103,34 +123,48 @@ func Admin(t testing.TB, name string) *sql.DB {
 }
 
 // Drop removes a test database created on the server.
-func Drop(t testing.TB, name, dbName string) {
+func Drop(name, dbName string) error {
 	d, _ := dialect.ByName(name)
-	admin := Open(t, ServerURL(name))
+	admin, err := Connect(ServerURL(name))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	stmt := "DROP DATABASE IF EXISTS " + d.Ident(dbName)
 	if d == dialect.Postgres {
 		stmt += " WITH (FORCE)"
 	}
 	if _, err := admin.Exec(stmt); err != nil {
-		t.Errorf("testdb: dropping %s: %v", dbName, err)
+		return fmt.Errorf("testdb: dropping %s: %w", dbName, err)
 	}
+	return nil
 }
 
 // Open opens a ratchet URL with the driver ratchet uses; closed when the test ends.
 func Open(t testing.TB, raw string) *sql.DB {
 	t.Helper()
-	u, err := dburl.Parse(raw)
+	db, err := Connect(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Connect opens a ratchet URL with the driver ratchet uses.
+func Connect(raw string) (*sql.DB, error) {
+	u, err := dburl.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sql.Open(u.Driver, u.DSN(dburl.DSNOptions{BusyTimeout: 20 * time.Second}))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if u.Dialect == "sqlite" {
 		db.SetMaxOpenConns(1)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return db, nil
 }
 
 // replaceDatabase swaps the database name in a server URL's path.
