@@ -1,0 +1,1 @@
+DELETE FROM applied WHERE version = 2;

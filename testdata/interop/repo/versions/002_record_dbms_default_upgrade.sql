@@ -1,0 +1,1 @@
+INSERT INTO applied (version, dbms) VALUES (2, 'default');
