@@ -295,7 +295,9 @@ func (p *mariadbProcess) start(_ context.Context, port int) error {
 	args := []string{"--no-defaults", "--datadir=" + p.data, "--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--socket=" + filepath.Join(p.dir, "mysqld.sock"),
 		"--pid-file=" + filepath.Join(p.dir, "mysqld.pid"), "--log-error=" + p.logPath(),
-		"--skip-name-resolve", "--innodb-buffer-pool-size=32M"}
+		"--skip-name-resolve", "--innodb-buffer-pool-size=32M",
+		// The character set Debian's configuration gives the shared server.
+		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
