@@ -49,7 +49,7 @@ func TestInteropLegacyFirst(t *testing.T) {
 				t.Fatalf("ratchet db version = %q after the legacy upgrade to 2", v)
 			}
 			status := e.ratchet("db", "status").mustSucceed(t)
-			wantLines(t, "db status after the legacy upgrade", status,
+			matchLines(t, "db status after the legacy upgrade", status,
 				`^1\s+applied\s+unknown\s+versions/001_create_images_default_upgrade\.sql$`,
 				`^2\s+applied\s+unknown\s+versions/`+regexp.QuoteMeta("002_record_dbms_"+e.dbms2+"_upgrade.sql")+`$`,
 				`^3\s+pending\s+-\s+versions/003_add_tags_default_upgrade\.sql$`,
@@ -57,7 +57,7 @@ func TestInteropLegacyFirst(t *testing.T) {
 
 			sync := e.ratchet("db", "sync")
 			out := sync.mustSucceed(t)
-			wantLines(t, "db sync", out, `^2 -> 3\s`, `^3 -> 4\s`)
+			matchLines(t, "db sync", out, `^2 -> 3\s`, `^3 -> 4\s`)
 			if strings.Contains(out, "0 -> 1") || strings.Contains(out, "1 -> 2") {
 				t.Errorf("ratchet reapplied versions the legacy tool had applied:\n%s", out)
 			}
@@ -70,7 +70,7 @@ func TestInteropLegacyFirst(t *testing.T) {
 			}
 			e.checkSchema(t)
 			status = e.ratchet("db", "status").mustSucceed(t)
-			wantLines(t, "db status after db sync", status,
+			matchLines(t, "db status after db sync", status,
 				`^2\s+applied\s+unknown\s`,
 				`^4\s+applied\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+versions/004_add_size_default_upgrade\.sql$`)
 		})
@@ -158,7 +158,7 @@ func TestInteropRepository(t *testing.T) {
 
 	t.Run("ratchet-made", func(t *testing.T) {
 		dir := t.TempDir()
-		run(t, dir, ratchetBin, "repo", "init", "repo", "--id", "made by ratchet").mustSucceed(t)
+		runIn(t, dir, ratchetBin, "repo", "init", "repo", "--id", "made by ratchet").mustSucceed(t)
 		fillNewScript(t, dir, "create widgets", "CREATE TABLE widgets (id INTEGER NOT NULL, PRIMARY KEY (id));\n")
 		fillNewScript(t, dir, "add widget names", "ALTER TABLE widgets ADD COLUMN name VARCHAR(80);\nINSERT INTO widgets (id, name) VALUES (1, 'one');\n")
 		if v := strings.TrimSpace(legacy.run(t, dir, "version", "repo").mustSucceed(t)); v != "2" {
@@ -210,23 +210,23 @@ func TestInteropRepository(t *testing.T) {
 		if diff := cmp.Diff(wantCreated, created); diff != "" {
 			t.Fatalf("legacy create and script_sql made other scripts than expected (-want +got):\n%s", diff)
 		}
-		writeFile(t, filepath.Join(versions, "001_create_gadgets_default_upgrade.sql"),
+		writeText(t, filepath.Join(versions, "001_create_gadgets_default_upgrade.sql"),
 			"CREATE TABLE gadgets (id INTEGER NOT NULL, PRIMARY KEY (id));\n")
-		writeFile(t, filepath.Join(versions, "002_add_gadget_names_sqlite_upgrade.sql"),
+		writeText(t, filepath.Join(versions, "002_add_gadget_names_sqlite_upgrade.sql"),
 			"ALTER TABLE gadgets ADD COLUMN name VARCHAR(80);\n")
-		writeFile(t, filepath.Join(versions, "003_add_gadget_names_default_upgrade.sql"),
+		writeText(t, filepath.Join(versions, "003_add_gadget_names_default_upgrade.sql"),
 			"INSERT INTO gadgets (id, name) VALUES (7, 'seven');\n")
 		// Version 2 also needs a script for the other databases, beside the sqlite one.
-		writeFile(t, filepath.Join(versions, "002_add_gadget_names_default_upgrade.sql"),
+		writeText(t, filepath.Join(versions, "002_add_gadget_names_default_upgrade.sql"),
 			"ALTER TABLE gadgets ADD COLUMN name VARCHAR(80);\n")
 
 		if v := strings.TrimSpace(legacy.run(t, dir, "version", "repo").mustSucceed(t)); v != "3" {
 			t.Fatalf("legacy version = %q, want 3", v)
 		}
-		if v := strings.TrimSpace(run(t, dir, ratchetBin, "--repository", "repo", "repo", "version").mustSucceed(t)); v != "3" {
+		if v := strings.TrimSpace(runIn(t, dir, ratchetBin, "--repository", "repo", "repo", "version").mustSucceed(t)); v != "3" {
 			t.Errorf("ratchet repo version of the legacy repository = %q, want 3", v)
 		}
-		lint := run(t, dir, ratchetBin, "--repository", "repo", "repo", "lint").mustSucceed(t)
+		lint := runIn(t, dir, ratchetBin, "--repository", "repo", "repo", "lint").mustSucceed(t)
 		if !strings.Contains(lint, "versions/__init__.py") || !strings.Contains(lint, `repository "made_by_legacy"`) {
 			t.Errorf("repo lint of the legacy repository does not list versions/__init__.py as ignored or name the repository:\n%s", lint)
 		}
@@ -250,7 +250,7 @@ func TestInteropRepository(t *testing.T) {
 // writes body into it.
 func fillNewScript(t *testing.T, dir, description, body string) {
 	t.Helper()
-	out := run(t, dir, ratchetBin, "--repository", "repo", "repo", "new", description).mustSucceed(t)
+	out := runIn(t, dir, ratchetBin, "--repository", "repo", "repo", "new", description).mustSucceed(t)
 	path := strings.TrimSpace(out)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
@@ -258,10 +258,11 @@ func fillNewScript(t *testing.T, dir, description, body string) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("repo new %q printed %q, which is not the new script: %v", description, out, err)
 	}
-	writeFile(t, path, body)
+	writeText(t, path, body)
 }
 
-func writeFile(t *testing.T, path, text string) {
+// writeText writes text to the file at path, replacing it.
+func writeText(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -327,7 +328,7 @@ func findLegacy(t *testing.T) *legacyTool {
 		}
 		tried = append(tried, py+": cannot import migrate.versioning.shell")
 	}
-	skipOrFail(t, "no python3 with sqlalchemy-migrate (Debian package python3-migrate); tried "+strings.Join(tried, "; "))
+	interopSkip(t, "no python3 with sqlalchemy-migrate (Debian package python3-migrate); tried "+strings.Join(tried, "; "))
 	return nil
 }
 
@@ -335,17 +336,19 @@ func findLegacy(t *testing.T) *legacyTool {
 func (l *legacyTool) require(t *testing.T, name string) {
 	t.Helper()
 	if module, pkg := legacyDriver(name); module != "" && !l.modules[module] {
-		skipOrFail(t, fmt.Sprintf("%s cannot import %s, which sqlalchemy-migrate needs for %s (Debian package %s)", l.python, module, name, pkg))
+		interopSkip(t, fmt.Sprintf("%s cannot import %s, which sqlalchemy-migrate needs for %s (Debian package %s)", l.python, module, name, pkg))
 	}
 }
 
 // run runs the legacy tool in dir: `migrate ARGS...`.
-func (l *legacyTool) run(t *testing.T, dir string, args ...string) result {
+func (l *legacyTool) run(t *testing.T, dir string, args ...string) cmdResult {
 	t.Helper()
-	return runEnv(t, dir, []string{"PYTHONDONTWRITEBYTECODE=1"}, append([]string{l.python, l.script}, args...)...)
+	return runInEnv(t, dir, []string{"PYTHONDONTWRITEBYTECODE=1"}, append([]string{l.python, l.script}, args...)...)
 }
 
-func skipOrFail(t *testing.T, msg string) {
+// interopSkip skips the test with a loud message, or fails it when
+// RATCHET_TEST_REQUIRE_SERVERS=1 says everything must run.
+func interopSkip(t *testing.T, msg string) {
 	t.Helper()
 	if testdb.Required() {
 		t.Fatal(msg + " (RATCHET_TEST_REQUIRE_SERVERS=1)")
@@ -353,21 +356,21 @@ func skipOrFail(t *testing.T, msg string) {
 	t.Skip("SKIPPING INTEROP TEST: " + msg)
 }
 
-// result is what a finished command did.
-type result struct {
+// cmdResult is what a finished command did.
+type cmdResult struct {
 	cmdline        string
 	code           int
 	stdout, stderr string
 }
 
 // String shows the command, its exit code and both outputs, passwords redacted.
-func (r result) String() string {
+func (r cmdResult) String() string {
 	return dburl.Redact(fmt.Sprintf("`%s` exited %d\n--- stdout:\n%s--- stderr:\n%s", r.cmdline, r.code, r.stdout, r.stderr))
 }
 
 // mustSucceed fails the test, showing everything the command printed, unless it exited 0;
 // it returns the command's stdout.
-func (r result) mustSucceed(t *testing.T) string {
+func (r cmdResult) mustSucceed(t *testing.T) string {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatal(r)
@@ -375,21 +378,21 @@ func (r result) mustSucceed(t *testing.T) string {
 	return r.stdout
 }
 
-// run runs argv in dir.
-func run(t *testing.T, dir string, argv ...string) result {
+// runIn runs argv in dir.
+func runIn(t *testing.T, dir string, argv ...string) cmdResult {
 	t.Helper()
-	return runEnv(t, dir, nil, argv...)
+	return runInEnv(t, dir, nil, argv...)
 }
 
-// runEnv runs argv in dir with extra environment variables.
-func runEnv(t *testing.T, dir string, env []string, argv ...string) result {
+// runInEnv runs argv in dir with extra environment variables.
+func runInEnv(t *testing.T, dir string, env []string, argv ...string) cmdResult {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	r := result{cmdline: strings.Join(argv, " ")}
+	r := cmdResult{cmdline: strings.Join(argv, " ")}
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
@@ -457,14 +460,14 @@ func sqlalchemyURL(t *testing.T, tdb *testdb.DB) string {
 }
 
 // ratchet runs ratchet on the environment's repository and database.
-func (e *interopEnv) ratchet(args ...string) result {
+func (e *interopEnv) ratchet(args ...string) cmdResult {
 	e.t.Helper()
-	return run(e.t, e.dir, append([]string{ratchetBin, "--repository", "repo", "--database", e.url}, args...)...)
+	return runIn(e.t, e.dir, append([]string{ratchetBin, "--repository", "repo", "--database", e.url}, args...)...)
 }
 
 // legacyDB runs a legacy command that takes the database URL and repository first:
 // `migrate COMMAND URL repo EXTRA...`.
-func (e *interopEnv) legacyDB(command string, extra ...string) result {
+func (e *interopEnv) legacyDB(command string, extra ...string) cmdResult {
 	e.t.Helper()
 	return e.legacy.run(e.t, e.dir, append([]string{command, e.url, "repo"}, extra...)...)
 }
@@ -538,8 +541,8 @@ func (e *interopEnv) versionTableShape(t *testing.T) string {
 	return b.String()
 }
 
-// wantLines checks that out has a line matching each pattern.
-func wantLines(t *testing.T, what, out string, patterns ...string) {
+// matchLines checks that out has a line matching each pattern.
+func matchLines(t *testing.T, what, out string, patterns ...string) {
 	t.Helper()
 	for _, p := range patterns {
 		if !regexp.MustCompile("(?m)" + p).MatchString(out) {
