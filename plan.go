@@ -144,7 +144,10 @@ func statementHash(text string) string {
 
 // step resolves the script that takes the database from version from to v.
 func (m *Migrator) step(from, v int) (Step, error) {
-	s, ok := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+	s, ok, err := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+	if err != nil {
+		return Step{}, err
+	}
 	if !ok {
 		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name}
 	}

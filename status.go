@@ -101,7 +101,11 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 		seen[v] = true
 		vs := recorded[v]
 		vs.Version = v
-		if s, ok := m.repo.Script(v, m.dialect.Name, upgradeOperation); ok {
+		s, ok, err := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			vs.Checksum = s.Checksum()
 			if vs.Script == "" || v > st.version {
 				vs.Script = s.Path

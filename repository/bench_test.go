@@ -42,7 +42,7 @@ func TestLoadLarge(t *testing.T) {
 	if got := len(r.Versions()); got != 10000 {
 		t.Fatalf("len(Versions()) = %d, want 10000", got)
 	}
-	s, ok := r.Script(9999, "postgresql", OpUpgrade)
+	s, ok := lookup(t, r, 9999, "postgresql", OpUpgrade)
 	if !ok || s.Path != "versions/9999_change_9999_default_upgrade.sql" {
 		t.Errorf("Script(9999, postgresql) = %+v, %v", s, ok)
 	}

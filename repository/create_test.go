@@ -80,7 +80,7 @@ func TestInitNewScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, ok := r.Script(2, "sqlite", OpUpgrade)
+	s, ok := lookup(t, r, 2, "sqlite", OpUpgrade)
 	if !ok || s.Path != "versions/"+steps[1].want || s.SQL != "-- Version 2, sqlite upgrade: it's \"v2.0\" now\n" {
 		t.Errorf("Script(2, sqlite) = %+v, %v", s, ok)
 	}

@@ -36,7 +36,10 @@ func Example() {
 	fmt.Println(repo.ID(), repo.VersionTable(), repo.Latest())
 	for _, v := range repo.Versions() {
 		for _, dbms := range []string{"sqlite", "postgresql"} {
-			s, _ := repo.Script(v, dbms, "upgrade")
+			s, _, err := repo.Script(v, dbms, "upgrade")
+			if err != nil {
+				log.Fatal(err)
+			}
 			fmt.Println(v, dbms, s.Kind, s.Path)
 		}
 	}

@@ -42,9 +42,9 @@ func (f Finding) String() string {
 // each version in ascending order. It takes registered Go migrations into
 // account, so register them first.
 func (r *Repository) Lint() []Finding {
+	out := r.loadAll()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var out []Finding
 	for _, ig := range r.ignored {
 		out = append(out, ignoredFinding(ig))
 	}
@@ -55,6 +55,24 @@ func (r *Repository) Lint() []Finding {
 		}
 		prev = n
 		out = append(out, lintVersion(n, r.versions[n])...)
+	}
+	return out
+}
+
+// loadAll reads every SQL script's content, which lint inspects, and reports the files that
+// cannot be read.
+func (r *Repository) loadAll() []Finding {
+	r.mu.RLock()
+	var scripts []*Script
+	for _, n := range r.sorted {
+		scripts = append(scripts, r.versions[n].sql...)
+	}
+	r.mu.RUnlock()
+	var out []Finding
+	for _, s := range scripts {
+		if _, err := r.content(s); err != nil {
+			out = append(out, Finding{s.Path, SeverityError, err.Error()})
+		}
 	}
 	return out
 }
@@ -108,9 +126,9 @@ func lintVersion(n int, v *version) []Finding {
 
 	var python, missing, viaGo []string
 	for _, d := range dialects() {
-		s, ok := v.script(n, d, OpUpgrade)
+		_, s := v.script(n, d, OpUpgrade)
 		switch {
-		case !ok:
+		case s == nil:
 			missing = append(missing, d)
 		case s.Kind == Python:
 			python = append(python, d)

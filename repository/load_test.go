@@ -203,7 +203,7 @@ func TestOpen(t *testing.T) {
 	if r.Path() != "repo" || r.Latest() != 1 {
 		t.Errorf("Path, Latest = %q, %d; want repo, 1", r.Path(), r.Latest())
 	}
-	if s, ok := r.Script(1, "sqlite", OpUpgrade); !ok || s.SQL != "SELECT 1;" {
+	if s, ok := lookup(t, r, 1, "sqlite", OpUpgrade); !ok || s.SQL != "SELECT 1;" {
 		t.Errorf("Script(1) = %+v, %v; want the file's content", s, ok)
 	}
 

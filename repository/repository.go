@@ -36,6 +36,7 @@ type Repository struct {
 	versionTable string
 	timestamps   bool
 	ignored      []Ignored
+	fsys         fs.FS // where script contents are read from, on first use
 
 	mu       sync.RWMutex
 	versions map[int]*version
@@ -97,11 +98,11 @@ func load(fsys fs.FS, path string) (*Repository, error) {
 	if err != nil {
 		return nil, missingError(fsys, versionsDir, err)
 	}
-	r := &Repository{path: path, versions: make(map[int]*version, len(entries))}
+	r := &Repository{path: path, fsys: fsys, versions: make(map[int]*version, len(entries))}
 	if err := r.readConfig(string(cfg)); err != nil {
 		return nil, err
 	}
-	if err := r.readVersions(fsys, entries); err != nil {
+	if err := r.readVersions(entries); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -181,8 +182,10 @@ func (r *Repository) readConfig(data string) error {
 	return nil
 }
 
-// readVersions reads every script under versions/; entries are in name order.
-func (r *Repository) readVersions(fsys fs.FS, entries []fs.DirEntry) error {
+// readVersions files every script under versions/; entries are in name order. Contents are
+// read on first use (see [Repository.Script]), so that commands that only need the version
+// numbers, such as `db version`, stay fast on long histories.
+func (r *Repository) readVersions(entries []fs.DirEntry) error {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() && name != oldFormatName {
@@ -197,11 +200,7 @@ func (r *Repository) readVersions(fsys fs.FS, entries []fs.DirEntry) error {
 			r.ignored = append(r.ignored, Ignored{Path: f.Path, Reason: why})
 			continue
 		}
-		data, err := fs.ReadFile(fsys, f.Path)
-		if err != nil {
-			return &Error{Path: f.Path, Reason: "cannot read: " + ioReason(err), err: err}
-		}
-		if err := r.add(f, string(data)); err != nil {
+		if err := r.add(f); err != nil {
 			return err
 		}
 	}
@@ -212,14 +211,14 @@ func (r *Repository) readVersions(fsys fs.FS, entries []fs.DirEntry) error {
 	return nil
 }
 
-// add files script f with content text under its version.
-func (r *Repository) add(f ScriptFile, text string) error {
+// add files script f under its version.
+func (r *Repository) add(f ScriptFile) error {
 	v := r.versions[f.Version]
 	if v == nil {
 		v = &version{}
 		r.versions[f.Version] = v
 	}
-	s := &Script{Version: f.Version, Path: f.Path, DBMS: f.DBMS, Operation: f.Operation, Kind: f.Kind, SQL: text}
+	s := &Script{Version: f.Version, Path: f.Path, DBMS: f.DBMS, Operation: f.Operation, Kind: f.Kind}
 	if f.Kind == Python {
 		if v.python != nil {
 			return &Error{Path: v.python.Path, Reason: fmt.Sprintf(
@@ -307,4 +306,23 @@ func (r *Repository) Files(version int) []ScriptFile {
 // digits, extensions other than .sql and .py. The slice is the caller's.
 func (r *Repository) Ignored() []Ignored {
 	return slices.Clone(r.ignored)
+}
+
+// content returns the text of an SQL or Python script, reading it on first use. The caller
+// must not hold r.mu.
+func (r *Repository) content(s *Script) (string, error) {
+	r.mu.RLock()
+	text, loaded := s.SQL, s.loaded
+	r.mu.RUnlock()
+	if loaded {
+		return text, nil
+	}
+	data, err := fs.ReadFile(r.fsys, s.Path)
+	if err != nil {
+		return "", &Error{Path: s.Path, Reason: "cannot read: " + ioReason(err), err: err}
+	}
+	r.mu.Lock()
+	s.SQL, s.loaded = string(data), true
+	r.mu.Unlock()
+	return s.SQL, nil
 }

@@ -62,6 +62,8 @@ type Script struct {
 	SQL string
 	// Up is the migration function, for the Go kind.
 	Up func(ctx context.Context, tx *sql.Tx) error
+
+	loaded bool // SQL holds the file's content (the repository reads it on first use)
 }
 
 // Checksum identifies the script's content for the history table: "sha256:"
@@ -91,39 +93,52 @@ func (s *Script) Checksum() string {
 //  4. else the .py file (upgrade and downgrade only), as a [Python] script
 //     that the engine refuses to run, naming the file.
 //
-// ok is false when the version has nothing for that operation. The returned
-// Script is the caller's.
-func (r *Repository) Script(version int, dbms, operation string) (s *Script, ok bool) {
+// ok is false when the version has nothing for that operation. The file's
+// content is read on first use; err reports a file that cannot be read. The
+// returned Script is the caller's.
+func (r *Repository) Script(version int, dbms, operation string) (s *Script, ok bool, err error) {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	v := r.versions[version]
-	if v == nil {
-		return nil, false
+	var found *Script
+	if v != nil {
+		found, s = v.script(version, dbms, operation)
 	}
-	return v.script(version, dbms, operation)
+	r.mu.RUnlock()
+	if s == nil {
+		return nil, false, nil
+	}
+	if found != nil {
+		if s.SQL, err = r.content(found); err != nil {
+			return nil, false, err
+		}
+		s.loaded = true
+	}
+	return s, true, nil
 }
 
-// script implements [Repository.Script] for version number n.
-func (v *version) script(n int, dbms, operation string) (*Script, bool) {
+// script implements [Repository.Script] for version number n: it returns the
+// caller's copy, and the repository's own Script when it has a file whose
+// content the copy needs.
+func (v *version) script(n int, dbms, operation string) (file, s *Script) {
 	if dbms != "" {
-		if s := v.sqlScript(dbms, operation); s != nil {
-			c := *s
-			return &c, true
+		if f := v.sqlScript(dbms, operation); f != nil {
+			c := *f
+			return f, &c
 		}
 	}
-	if s := v.sqlScript(DefaultDBMS, operation); s != nil {
-		c := *s
-		return &c, true
+	if f := v.sqlScript(DefaultDBMS, operation); f != nil {
+		c := *f
+		return f, &c
 	}
 	if m := v.goMig; m != nil && operation == OpUpgrade {
-		return &Script{Version: n, Path: goPathPrefix + m.Name, Operation: operation, Kind: Go, Up: m.Up}, true
+		return nil, &Script{Version: n, Path: goPathPrefix + m.Name, Operation: operation, Kind: Go, Up: m.Up}
 	}
 	if p := v.python; p != nil && (operation == OpUpgrade || operation == OpDowngrade) {
 		c := *p
 		c.Operation = operation
-		return &c, true
+		return p, &c
 	}
-	return nil, false
+	return nil, nil
 }
 
 // Register adds a Go migration for m.Version. A Go migration counts as a

@@ -3,10 +3,13 @@ package repository
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 )
 
 func noop(context.Context, *sql.Tx) error { return nil }
@@ -43,7 +46,7 @@ func TestScriptPrecedence(t *testing.T) {
 		{4, "mysql", Python, "versions/004_x.py", "python 4", ""},
 	}
 	for _, tt := range tests {
-		s, ok := r.Script(tt.version, tt.dbms, OpUpgrade)
+		s, ok := lookup(t, r, tt.version, tt.dbms, OpUpgrade)
 		if !ok {
 			t.Errorf("Script(%d, %s, upgrade): ok = false", tt.version, tt.dbms)
 			continue
@@ -82,23 +85,23 @@ func TestScriptNotFound(t *testing.T) {
 		{0, "sqlite", OpUpgrade},
 	}
 	for _, tt := range tests {
-		if s, ok := r.Script(tt.version, tt.dbms, tt.operation); ok || s != nil {
+		if s, ok := lookup(t, r, tt.version, tt.dbms, tt.operation); ok || s != nil {
 			t.Errorf("Script(%d, %s, %s) = %+v, %v; want nil, false", tt.version, tt.dbms, tt.operation, s, ok)
 		}
 	}
-	if s, ok := r.Script(1, "sqlite", OpDowngrade); !ok || s.Path != "versions/001_x_default_downgrade.sql" {
+	if s, ok := lookup(t, r, 1, "sqlite", OpDowngrade); !ok || s.Path != "versions/001_x_default_downgrade.sql" {
 		t.Errorf("Script(1, sqlite, downgrade) = %+v, %v; want the downgrade script", s, ok)
 	}
-	if s, ok := r.Script(4, "sqlite", OpDowngrade); !ok || s.Kind != Python || s.Operation != OpDowngrade {
+	if s, ok := lookup(t, r, 4, "sqlite", OpDowngrade); !ok || s.Kind != Python || s.Operation != OpDowngrade {
 		t.Errorf("Script(4, sqlite, downgrade) = %+v, %v; want the Python script", s, ok)
 	}
 }
 
 func TestScriptReturnsCopy(t *testing.T) {
 	r := mustLoad(t, testFS(minimalConfig, map[string]string{"versions/001_x_default_upgrade.sql": "SELECT 1;"}))
-	s, _ := r.Script(1, "sqlite", OpUpgrade)
+	s, _ := lookup(t, r, 1, "sqlite", OpUpgrade)
 	s.SQL = "changed"
-	if again, _ := r.Script(1, "sqlite", OpUpgrade); again.SQL != "SELECT 1;" {
+	if again, _ := lookup(t, r, 1, "sqlite", OpUpgrade); again.SQL != "SELECT 1;" {
 		t.Errorf("changing a returned Script changed the repository: SQL = %q", again.SQL)
 	}
 }
@@ -157,7 +160,7 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			r.Versions()
 			r.Latest()
-			r.Script(1, "sqlite", OpUpgrade)
+			lookup(t, r, 1, "sqlite", OpUpgrade)
 			r.Lint()
 		})
 	}
@@ -193,7 +196,7 @@ func TestChecksum(t *testing.T) {
 	if err := r.Register(GoMigration{Version: 1, Name: "backfill_image_tags", Up: noop}); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := r.Script(1, "sqlite", OpUpgrade)
+	s, _ := lookup(t, r, 1, "sqlite", OpUpgrade)
 	if got := s.Checksum(); got != "go:backfill_image_tags" {
 		t.Errorf("Go checksum = %q, want go:backfill_image_tags", got)
 	}
@@ -204,5 +207,58 @@ func TestKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
 		}
+	}
+}
+
+// lookup calls r.Script and fails the test if the script cannot be read.
+func lookup(t testing.TB, r *Repository, version int, dbms, operation string) (*Script, bool) {
+	t.Helper()
+	s, ok, err := r.Script(version, dbms, operation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ok
+}
+
+// failingFS fails to read one file, as an unreadable file on disk would.
+type failingFS struct {
+	fstest.MapFS
+	bad string
+}
+
+func (f failingFS) Open(name string) (fs.File, error) {
+	if name == f.bad {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f.MapFS.Open(name)
+}
+
+func (f failingFS) ReadFile(name string) ([]byte, error) {
+	if name == f.bad {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f.MapFS.ReadFile(name)
+}
+
+func TestScriptReadsContentOnFirstUse(t *testing.T) {
+	fsys := failingFS{MapFS: fstest.MapFS{
+		"migrate.cfg":                        {Data: []byte("[db_settings]\nrepository_id=r\n")},
+		"versions/001_a_default_upgrade.sql": {Data: []byte("SELECT 1;")},
+		"versions/002_b_default_upgrade.sql": {Data: []byte("SELECT 2;")},
+	}, bad: "versions/002_b_default_upgrade.sql"}
+	r, err := Load(fsys)
+	if err != nil {
+		t.Fatalf("Load read the scripts eagerly: %v", err)
+	}
+	if s, ok := lookup(t, r, 1, "sqlite", OpUpgrade); !ok || s.SQL != "SELECT 1;" {
+		t.Errorf("Script(1) = %+v, %v", s, ok)
+	}
+	_, _, err = r.Script(2, "sqlite", OpUpgrade)
+	var re *Error
+	if !errors.As(err, &re) || re.Path != "versions/002_b_default_upgrade.sql" || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("Script(2) error = %v, want one naming the unreadable file", err)
+	}
+	if f := r.Lint(); len(f) == 0 || f[0].Severity != SeverityError || f[0].Path != "versions/002_b_default_upgrade.sql" {
+		t.Errorf("Lint = %v, want an error finding for the unreadable file", f)
 	}
 }
