@@ -1,10 +1,14 @@
 package ratchet
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/ratchetdb/ratchet/versiontable"
 )
@@ -24,6 +28,8 @@ var (
 	ErrInvalidVersion = errors.New("invalid version number")
 	// ErrNoScript: a version has no script ratchet can run on this dialect.
 	ErrNoScript = errors.New("no runnable script")
+	// ErrNotAtomic: an atomic upgrade was asked for where versions cannot share one transaction.
+	ErrNotAtomic = errors.New("cannot apply the versions in one transaction")
 )
 
 // NotControlledError reports a database that has tables but is not under version control for
@@ -186,18 +192,40 @@ type ScriptError struct {
 	// statements stay applied, and the next upgrade needs [Resume] or [Retry].
 	Journalled     bool
 	Applied, Total int
+	// ConnectionLost is true when the statement failed because the connection to the
+	// server broke (server restarted or unreachable), not because of the script.
+	ConnectionLost bool
 }
 
 func (e *ScriptError) Error() string {
-	msg := fmt.Sprintf("%s: %v", e.Script, e.Err)
+	where := e.Script
 	if e.Line > 0 {
-		msg = fmt.Sprintf("%s:%d: %v", e.Script, e.Line, e.Err)
+		where = fmt.Sprintf("%s:%d", e.Script, e.Line)
 	}
-	if e.Journalled {
+	cause := e.Err.Error()
+	if e.ConnectionLost {
+		cause = "lost the connection to the database server: " + cause
+	}
+	msg := where + ": " + cause
+	switch {
+	case e.Journalled && e.ConnectionLost:
+		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d and could not be rolled back; once the server is back, run `db sync --resume` or `db sync --retry`)",
+			e.Version, e.Applied, e.Total)
+	case e.Journalled:
 		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d and could not be rolled back; fix the script, then run `db sync --resume` or `db sync --retry`)",
 			e.Version, e.Applied, e.Total)
+	case e.ConnectionLost:
+		msg += fmt.Sprintf(" (version %d was not applied; run db sync again once the server is back)", e.Version)
 	}
 	return msg
+}
+
+// connectionLost reports whether err means the connection to the server broke.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &netErr)
 }
 
 // Unwrap returns the underlying database or Go error.

@@ -52,12 +52,21 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 	if err != nil {
 		return nil, err
 	}
+	if uc.atomic {
+		if err := m.checkAtomic(plan); err != nil {
+			return nil, err
+		}
+	}
 	if !uc.skipSanityCheck {
 		if err := m.sanityCheck(ctx); err != nil {
 			return nil, err
 		}
 	}
-	res, err := m.apply(ctx, plan)
+	apply := m.apply
+	if uc.atomic {
+		apply = m.applyAtomic
+	}
+	res, err := apply(ctx, plan)
 	if err != nil {
 		return res, err
 	}
@@ -247,7 +256,7 @@ func (m *Migrator) exec(ctx context.Context, q versiontable.Querier, step Step, 
 			return ctx.Err()
 		}
 		return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line,
-			Statement: st.Text, Code: ErrorCode(err), Err: err}
+			Statement: st.Text, Code: ErrorCode(err), Err: err, ConnectionLost: connectionLost(err)}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ type UpgradeOption interface{ applyUpgrade(*upgradeConfig) }
 type upgradeConfig struct {
 	recovery        recovery
 	skipSanityCheck bool
+	atomic          bool
 }
 
 // recovery says what to do with a version that failed part way (see [Resume] and [Retry]).
@@ -47,4 +48,12 @@ func upgradeSettings(opts []UpgradeOption) upgradeConfig {
 		o.applyUpgrade(&c)
 	}
 	return c
+}
+
+// Atomic applies all pending versions in one transaction: all of them or none. It needs a
+// dialect with transactional DDL (SQLite, PostgreSQL) and no `-- ratchet:no-transaction`
+// script in the plan; [Migrator.Upgrade] refuses it otherwise with [ErrNotAtomic]. It is the
+// fast way to bring a fresh test database up to date.
+func Atomic() UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.atomic = true })
 }

@@ -29,11 +29,16 @@ WHERE table_schema = DATABASE() AND table_collation NOT LIKE '%utf8%'
 ORDER BY table_name`,
 	CreateDatabase:      "CREATE DATABASE %s",
 	UnknownDatabaseCode: "1049", // ER_BAD_DB_ERROR
+	// GET_LOCK names are server-wide: the name includes the database, so that databases of
+	// one server do not wait for each other (names are limited to 64 characters).
 	Lock: &LockSQL{
-		TryLock: "SELECT GET_LOCK(?, 0)",
-		Unlock:  "SELECT RELEASE_LOCK(?)",
+		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0)",
+		Unlock:  "SELECT RELEASE_LOCK(" + mysqlLockName + ")",
 		Holder: `SELECT CONCAT('connection ', p.id, ' as ', p.user, ' from ', p.host,
 	', running for ', p.time, 's')
-FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK(?)`,
+FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK(` + mysqlLockName + `)`,
 	},
 }
+
+// mysqlLockName derives the lock name from the key parameter and the current database.
+const mysqlLockName = "CONCAT('ratchet:', LEFT(SHA1(CONCAT(?, '/', DATABASE())), 32))"

@@ -209,11 +209,15 @@ func lockHolder(t *testing.T, tdb *testdb.DB, repositoryID string) string {
 		}
 		return "pid " + strconv.FormatInt(id, 10) + " "
 	}
-	err := tdb.DB.QueryRow("SELECT IS_USED_LOCK(?)", lock.Key(tdb.Dialect.Lock, repositoryID)).Scan(&id)
+	// GET_LOCK names are derived in SQL from the key and the database: ask with the
+	// dialect's own holder query.
+	var holder string
+	err := tdb.DB.QueryRow(tdb.Dialect.Lock.Holder, lock.Key(tdb.Dialect.Lock, repositoryID)).Scan(&holder)
 	if err != nil {
 		t.Fatalf("finding the lock holder: %v", err)
 	}
-	return "connection " + strconv.FormatInt(id, 10) + " "
+	connection, _, _ := strings.Cut(holder, " as ")
+	return connection + " "
 }
 
 // restartScripts is a repository whose version 4 sleeps for 30 s, long enough to stop the

@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
-	_ "github.com/go-sql-driver/mysql" // driver "mysql"
+	"github.com/go-sql-driver/mysql"   // driver "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
 
@@ -19,6 +21,9 @@ import (
 var version = "dev"
 
 func main() {
+	// The MySQL driver logs connection trouble on its own; ratchet reports every error once,
+	// as one line.
+	mysql.SetLogger(log.New(io.Discard, "", 0))
 	// The first Ctrl-C cancels the context: the running version rolls back and ratchet exits
 	// 130. Once the context is done, the default handler is back, so a second Ctrl-C kills.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -9,11 +9,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
@@ -27,6 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "imagesvc-manage:", err)
 		os.Exit(cli.ExitUsage)
 	}
+	mysql.SetLogger(log.New(io.Discard, "", 0)) // errors are reported once, by the cli
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() { <-ctx.Done(); stop() }()
 	app := cli.New(
