@@ -12,6 +12,7 @@ type syncFlags struct {
 	version, current string
 	resume, retry    bool
 	skipSanityCheck  bool
+	atomic           bool
 }
 
 // register adds the flags sync and upgrade share.
@@ -20,6 +21,7 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue a version that stopped part way after its last applied statement (MySQL/MariaDB, no-transaction scripts)")
 	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a version that stopped part way again from its first statement")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
+	cmd.Flags().BoolVar(&f.atomic, "atomic", false, "apply all pending versions in one transaction, all or nothing (SQLite, PostgreSQL; refused on MySQL/MariaDB)")
 }
 
 // options returns the upgrade options the flags select.
@@ -35,6 +37,9 @@ func (f *syncFlags) options() ([]ratchet.UpgradeOption, error) {
 	}
 	if f.skipSanityCheck {
 		opts = append(opts, ratchet.SkipSanityCheck())
+	}
+	if f.atomic {
+		opts = append(opts, ratchet.Atomic())
 	}
 	return opts, nil
 }

@@ -55,7 +55,8 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, ratchet.ErrDowngrade),
 		errors.Is(err, ratchet.ErrVersionNotFound),
 		errors.Is(err, ratchet.ErrInvalidVersion),
-		errors.Is(err, ratchet.ErrNoScript):
+		errors.Is(err, ratchet.ErrNoScript),
+		errors.Is(err, ratchet.ErrNotAtomic):
 		return ExitUsage
 	default:
 		return ExitFailed
