@@ -3,6 +3,7 @@ package ratchet
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -22,6 +23,15 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 // applyAtomic stamps an empty database and applies every step in one transaction, with each
 // step's version update and history row. A failure rolls everything back, stamp included.
 func (m *Migrator) applyAtomic(ctx context.Context, plan *Plan) (*Result, error) {
+	res, err := m.applyAtomicMode(ctx, plan, batched)
+	var batch *errBatchFailed
+	if errors.As(err, &batch) {
+		res, err = m.applyAtomicMode(ctx, plan, locating) // see applyStep
+	}
+	return res, err
+}
+
+func (m *Migrator) applyAtomicMode(ctx context.Context, plan *Plan, mode runMode) (*Result, error) {
 	res := &Result{Start: plan.Current, End: plan.Current}
 	var applied []AppliedVersion
 	var steps []Step
@@ -52,7 +62,7 @@ func (m *Migrator) applyAtomic(ctx context.Context, plan *Plan) (*Result, error)
 				continue
 			}
 			start := m.cfg.now()
-			n, err := m.runScript(ctx, tx, step)
+			n, err := m.runScript(ctx, tx, step, mode)
 			if err != nil {
 				return err
 			}
@@ -65,6 +75,10 @@ func (m *Migrator) applyAtomic(ctx context.Context, plan *Plan) (*Result, error)
 		}
 		return nil
 	})
+	var batch *errBatchFailed
+	if errors.As(err, &batch) {
+		return nil, err
+	}
 	if err != nil {
 		return &Result{Start: plan.Current, End: plan.Current}, contextError(ctx, err)
 	}

@@ -3,8 +3,10 @@ package ratchet
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -142,6 +144,17 @@ func (m *Migrator) stampEmpty(ctx context.Context) (stamped bool, err error) {
 // applyStep applies one version in one transaction with its bookkeeping. It returns nil, nil
 // when another process applied the version first.
 func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, error) {
+	applied, err := m.applyStepMode(ctx, step, batched)
+	var batch *errBatchFailed
+	if errors.As(err, &batch) {
+		// Everything was rolled back: run the version again statement by statement, to
+		// report the failing statement's file:line (or to apply it, if only the batch failed).
+		applied, err = m.applyStepMode(ctx, step, locating)
+	}
+	return applied, err
+}
+
+func (m *Migrator) applyStepMode(ctx context.Context, step Step, mode runMode) (*AppliedVersion, error) {
 	var applied *AppliedVersion
 	err := m.inTx(ctx, func(tx *sql.Tx) error {
 		if skip, err := m.checkCurrent(ctx, tx, step); err != nil || skip {
@@ -149,7 +162,7 @@ func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, e
 		}
 		m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
 		start := m.cfg.now()
-		n, err := m.runScript(ctx, tx, step)
+		n, err := m.runScript(ctx, tx, step, mode)
 		if err != nil {
 			return err
 		}
@@ -207,8 +220,27 @@ func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	}
 }
 
+// runMode says how runScript sends a script's statements.
+type runMode int
+
+const (
+	// batched sends all statements of a version in one round trip where the dialect allows
+	// it. A failure is then located by running the version again statement by statement.
+	batched runMode = iota
+	// oneByOne sends each statement on its own.
+	oneByOne
+	// locating is oneByOne after a batch failed: the warnings were already given.
+	locating
+)
+
+// errBatchFailed wraps the error of a batch whose failing statement is not known yet.
+type errBatchFailed struct{ err error }
+
+func (e *errBatchFailed) Error() string { return e.err.Error() }
+func (e *errBatchFailed) Unwrap() error { return e.err }
+
 // runScript runs a step's script on tx and returns the number of statements it ran.
-func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step) (int, error) {
+func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step, mode runMode) (int, error) {
 	s := step.Script
 	if s.Kind == repository.Go {
 		if err := s.Up(dialect.NewContext(ctx, m.dialect), tx); err != nil {
@@ -216,17 +248,33 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step) (int, e
 		}
 		return 0, nil
 	}
-	n := 0
+	var run []sqlsplit.Statement
 	for _, st := range step.Statements {
-		if m.skipTransactionControl(step, st) {
+		if mode == locating && sqlsplit.IsTransactionControl(st.Text) || m.skipTransactionControl(step, st) {
 			continue
 		}
-		if err := m.exec(ctx, tx, step, st); err != nil {
-			return n, err
-		}
-		n++
+		run = append(run, st)
 	}
-	return n, nil
+	if mode == batched && m.dialect.MultiStatementExec && len(run) > 1 {
+		texts := make([]string, len(run))
+		for i, st := range run {
+			texts[i] = st.Text
+		}
+		// A newline before each ";": a statement may end in a -- comment.
+		if _, err := tx.ExecContext(ctx, strings.Join(texts, "\n;\n")); err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, &errBatchFailed{err}
+		}
+		return len(run), nil
+	}
+	for i, st := range run {
+		if err := m.exec(ctx, tx, step, st); err != nil {
+			return i, err
+		}
+	}
+	return len(run), nil
 }
 
 // contextError prefers the context's error when ctx was cancelled, so that an interrupted run

@@ -20,6 +20,9 @@ type Dialect struct {
 	// TransactionalDDL reports whether DDL can be rolled back. Where it cannot, a version
 	// cannot be applied atomically and its progress is journalled statement by statement.
 	TransactionalDDL bool
+	// MultiStatementExec reports whether one Exec may carry several statements, so that a
+	// version's statements go to the server in one round trip.
+	MultiStatementExec bool
 	// NumberedParams reports whether bind parameters are written $1, $2, … instead of ?.
 	NumberedParams bool
 	// IdentQuote is the character that quotes identifiers.

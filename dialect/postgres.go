@@ -8,8 +8,11 @@ var Postgres = &Dialect{
 	Name:             "postgresql",
 	Split:            sqlsplit.PostgreSQL,
 	TransactionalDDL: true,
-	NumberedParams:   true,
-	IdentQuote:       '"',
+	// The simple query protocol (pgx uses it for queries without arguments) and SQLite's
+	// exec both run several statements.
+	MultiStatementExec: true,
+	NumberedParams:     true,
+	IdentQuote:         '"',
 	ListTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
 ORDER BY table_name`,

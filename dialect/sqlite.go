@@ -9,7 +9,9 @@ var SQLite = &Dialect{
 	Name:             "sqlite",
 	Split:            sqlsplit.SQLite,
 	TransactionalDDL: true,
-	IdentQuote:       '"',
+	// SQLite's exec runs several statements.
+	MultiStatementExec: true,
+	IdentQuote:         '"',
 	ListTables: `SELECT name FROM sqlite_master
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 ORDER BY name`,
