@@ -265,6 +265,9 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step, mode ru
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
+			if connectionLost(err) {
+				return 0, &ScriptError{Version: step.Version, Script: s.Path, Err: err, ConnectionLost: true}
+			}
 			return 0, &errBatchFailed{err}
 		}
 		return len(run), nil

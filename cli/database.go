@@ -63,7 +63,9 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 			return db, nil
 		}
 	}
-	err = db.open(ctx, !write)
+	// Reading commands open the file read-write too: after a crash, SQLite must be able to
+	// roll back the hot journal before anything can be read.
+	err = db.open(ctx)
 	if err != nil && db.dialect.UnknownDatabaseCode != "" && ratchet.ErrorCode(err) == db.dialect.UnknownDatabaseCode {
 		if !write {
 			return nil, fmt.Errorf("database %q does not exist on %s (db sync creates it)", u.Database, u)
@@ -88,8 +90,8 @@ func (db *database) Close() error {
 }
 
 // open connects to the real database.
-func (db *database) open(ctx context.Context, readOnly bool) error {
-	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout, ReadOnly: readOnly}))
+func (db *database) open(ctx context.Context) error {
+	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout}))
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.url, err)
 	}
@@ -121,7 +123,7 @@ func (db *database) create(ctx context.Context) error {
 		}
 	}
 	db.absent = false
-	return db.open(ctx, false)
+	return db.open(ctx)
 }
 
 // createOnServer runs CREATE DATABASE through the server's maintenance database.

@@ -242,7 +242,8 @@ func restartScripts(name string, sleep bool) map[string]string {
 
 // sleeping counts the sessions running version 4's sleep.
 var sleeping = map[string]string{
-	"postgresql": "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'",
+	// A version's statements reach PostgreSQL as one query: look for the sleep inside it.
+	"postgresql": "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()",
 	"mysql":      "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30)%'",
 }
 
