@@ -227,9 +227,8 @@ const (
 	// batched sends all statements of a version in one round trip where the dialect allows
 	// it. A failure is then located by running the version again statement by statement.
 	batched runMode = iota
-	// oneByOne sends each statement on its own.
-	oneByOne
-	// locating is oneByOne after a batch failed: the warnings were already given.
+	// locating sends each statement on its own, after a batch failed: the warnings about
+	// skipped statements were already given.
 	locating
 )
 

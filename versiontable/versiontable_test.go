@@ -1,0 +1,67 @@
+package versiontable_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ratchetdb/ratchet/internal/testdb"
+	"github.com/ratchetdb/ratchet/versiontable"
+)
+
+// TestAdvanceTouchesExactlyOneRow: the version update is conditional on the old version, so
+// a writer that lost a race changes nothing and learns it.
+func TestAdvanceTouchesExactlyOneRow(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+	if err := vt.Create(ctx, tdb.DB); err != nil {
+		t.Fatal(err)
+	}
+	if err := vt.Stamp(ctx, tdb.DB, "path", 3); err != nil {
+		t.Fatal(err)
+	}
+	other := versiontable.New(tdb.Dialect, "migrate_version", "other")
+	if err := other.Stamp(ctx, tdb.DB, "elsewhere", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := vt.Advance(ctx, tdb.DB, 2, 3); !errors.Is(err, versiontable.ErrConcurrentUpdate) {
+		t.Fatalf("Advance from a stale version = %v, want ErrConcurrentUpdate", err)
+	}
+	if err := vt.Advance(ctx, tdb.DB, 3, 4); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := vt.Version(ctx, tdb.DB); err != nil || !ok || v != 4 {
+		t.Fatalf("Version = %d, %v, %v; want 4", v, ok, err)
+	}
+	if v, _, _ := other.Version(ctx, tdb.DB); v != 3 {
+		t.Fatalf("the other repository's row moved to %d", v)
+	}
+}
+
+func TestHistoryRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			if err := vt.CreateHistory(ctx, tdb.DB); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2026, 11, 25, 10, 11, 12, 0, time.UTC)
+			want := versiontable.Entry{Version: 7, Phase: "upgrade", Script: "versions/007_x_default_upgrade.sql",
+				Checksum: "sha256:abc", AppliedAt: at, Duration: 1500 * time.Millisecond, Statements: 3, AppliedBy: "me@host"}
+			if err := vt.Record(ctx, tdb.DB, want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := vt.History(ctx, tdb.DB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Fatalf("History = %+v, want [%+v]", got, want)
+			}
+		})
+	}
+}
