@@ -106,7 +106,7 @@ restoring a backup.`,
 	}
 	dbCmds := []*cobra.Command{
 		newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g),
-		newDBDowngradeCmd(g), newDBStatusCmd(g), newDBCheckCmd(g),
+		newDBDowngradeCmd(g), newDBStatusCmd(g), newDBCheckCmd(g), newDBBackupCmd(g), newDBRestoreCmd(g),
 	}
 	db.AddCommand(dbCmds...)
 	root.AddCommand(db, a.repoCommand(g))

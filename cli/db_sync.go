@@ -13,6 +13,7 @@ type syncFlags struct {
 	resume, retry    bool
 	skipSanityCheck  bool
 	atomic           bool
+	backupDir        string
 }
 
 // register adds the flags sync and upgrade share.
@@ -22,6 +23,7 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a version that stopped part way again from its first statement")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
 	cmd.Flags().BoolVar(&f.atomic, "atomic", false, "apply all pending versions in one transaction, all or nothing (SQLite, PostgreSQL; refused on MySQL/MariaDB)")
+	cmd.Flags().StringVar(&f.backupDir, "backup-dir", "", "when there is anything to apply, first write a verified backup to DIR (default: [ratchet] backup_dir from the config file)")
 }
 
 // options returns the upgrade options the flags select.
@@ -69,7 +71,11 @@ PostgreSQL's CREATE INDEX CONCURRENTLY). If such a version fails, the database r
 choose: fix the script and run with --resume (continue at statement k+1, after checking the
 applied statements are unchanged), or undo what was applied and run with --retry (run the
 version again from statement 1). On MySQL/MariaDB the legacy utf8 collation check runs before
-and after upgrading (--skip-sanity-check turns it off).`,
+and after upgrading (--skip-sanity-check turns it off).
+
+With --backup-dir DIR (or backup_dir in the config file's [ratchet] section), when there is
+anything to apply, a verified backup (see db backup) is written to DIR first and its path
+printed; if the upgrade then fails, the error ends with the db restore command that goes back.`,
 		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL",
 		Args:    maxArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -156,11 +162,19 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	if m, err = g.migrator(s, withProgress); err != nil {
 		return err
 	}
-	res, err := m.Upgrade(ctx, target, opts...)
+	bk, err := g.backupBeforeUpgrade(ctx, s, m, target, pick(f.backupDir, s.backupDir), opts)
 	if err != nil {
 		return err
 	}
-	return g.print(s.settings, upgradeDoc(res), upgradeText(res))
+	res, err := m.Upgrade(ctx, target, opts...)
+	if err != nil {
+		return bk.explain(err)
+	}
+	doc := upgradeDoc(res)
+	if bk != nil {
+		doc["backup"] = bk.path
+	}
+	return g.print(s.settings, doc, upgradeText(res))
 }
 
 // progress prints one line per applied version as it happens (text output), and warnings.

@@ -54,6 +54,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 type settings struct {
 	database    string
 	repository  string
+	backupDir   string // [ratchet] backup_dir; the commands' own flags take precedence
 	lockTimeout time.Duration
 	json        bool
 }
@@ -73,6 +74,7 @@ func (g *globals) resolve() (*settings, error) {
 	}
 	s.database = pick(g.flagValue("database", g.database), os.Getenv(envDatabase), file.Connection, g.app.defaultDB)
 	s.repository = pick(g.flagValue("repository", g.repository), os.Getenv(envRepository), file.Repository, defaultRepository)
+	s.backupDir = file.BackupDir
 	if !g.flags.Changed("lock-timeout") && file.LockTimeout > 0 {
 		s.lockTimeout = file.LockTimeout
 	}
