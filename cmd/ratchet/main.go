@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"   // driver "mysql"
@@ -17,8 +18,15 @@ import (
 	"github.com/ratchetdb/ratchet/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; `go install …@vX` records
+// it in the build info instead.
 var version = "dev"
+
+func init() {
+	if info, ok := debug.ReadBuildInfo(); ok && version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		version = info.Main.Version
+	}
+}
 
 func main() {
 	// The MySQL driver logs connection trouble on its own; ratchet reports every error once,
