@@ -32,7 +32,8 @@ func Verify(path string) (*Manifest, error) {
 
 // verify checks the backup read from r (see [Verify]); path names it in errors.
 func verify(path string, r io.Reader) (*Manifest, error) {
-	tr := tar.NewReader(r)
+	counted := &countingReader{r: r}
+	tr := tar.NewReader(counted)
 	hdr, err := tr.Next()
 	if err != nil || hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, payloadPrefix) {
 		return nil, &FileError{Path: path, Reason: "not a ratchet backup (no backup payload at its start)", Err: ErrNotBackup}
@@ -72,6 +73,9 @@ func verify(path string, r io.Reader) (*Manifest, error) {
 		return nil, corrupt(path, "unexpected entry after the manifest")
 	case !errors.Is(err, io.EOF):
 		return nil, corrupt(path, "truncated or damaged after the manifest: %v", err)
+	case counted.n < 4*blockSize+padded(n)+padded(mhdr.Size): // two headers, two end blocks
+		// tar readers accept an archive that ends in the padding or the end marker.
+		return nil, corrupt(path, "truncated after the manifest")
 	}
 	if m.Payload != hdr.Name {
 		return nil, corrupt(path, "the payload is %q but the manifest says %q", hdr.Name, m.Payload)
@@ -98,4 +102,20 @@ func payloadReader(path string, r io.Reader) (io.Reader, error) {
 		return nil, corrupt(path, "the payload can no longer be read")
 	}
 	return tr, nil
+}
+
+// padded returns n rounded up to whole blocks.
+func padded(n int64) int64 { return (n + blockSize - 1) / blockSize * blockSize }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+// Read reads from the underlying reader and counts.
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

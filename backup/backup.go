@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -170,7 +171,7 @@ func Restore(ctx context.Context, db Database, path, repositoryID string) (*Mani
 	return man, nil
 }
 
-// Contents lists the tables and views of db that a restore would replace, sorted
+// Contents lists the tables and views of db that a restore would replace, sorted by bytes
 // ("schema.name" on PostgreSQL, where every schema but the system ones counts). It is empty
 // for an empty database.
 func Contents(ctx context.Context, db Database) ([]string, error) {
@@ -181,7 +182,9 @@ func Contents(ctx context.Context, db Database) ([]string, error) {
 	if db.DB == nil {
 		return nil, errors.New("backup: Contents: no *sql.DB")
 	}
-	return m.contents(ctx, db)
+	names, err := m.contents(ctx, db)
+	slices.Sort(names) // byte order, whatever the database's collation
+	return names, err
 }
 
 // queryStrings runs a query whose rows have one string column.
