@@ -178,6 +178,10 @@ func TestRestoreRefusals(t *testing.T) {
 	if _, err := Restore(ctx, pg, path, "repo"); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "backup of a sqlite database") {
 		t.Errorf("other dialect: err = %v, want ErrMismatch", err)
 	}
+	memory := Database{Dialect: dialect.SQLite, Name: ":memory:"}
+	if _, err := Restore(ctx, memory, path, "repo"); err == nil || !strings.Contains(err.Error(), "in-memory") {
+		t.Errorf("in-memory target: err = %v, want a refusal", err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

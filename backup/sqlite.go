@@ -54,6 +54,9 @@ func (sqliteMethod) dump(ctx context.Context, db Database, w io.Writer, dir stri
 // restore writes the payload beside the database file and renames it over the file.
 func (sqliteMethod) restore(ctx context.Context, db Database, r io.Reader) error {
 	path := db.Name
+	if path == "" || path == ":memory:" {
+		return errors.New("an in-memory SQLite database cannot be restored into: give a file")
+	}
 	if err := checkNotInUse(path); err != nil {
 		return err
 	}
