@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -64,7 +65,7 @@ func command(ctx context.Context, path string, secret string, env []string, args
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
-	p := &process{ctx: ctx, name: baseName(path), cmd: cmd, stderr: &tailBuffer{}, secret: secret}
+	p := &process{ctx: ctx, name: filepath.Base(path), cmd: cmd, stderr: &tailBuffer{}, secret: secret}
 	cmd.Stderr = p.stderr
 	return p
 }
@@ -116,11 +117,6 @@ func redact(s, secret string) string {
 		s = strings.ReplaceAll(s, secret, "xxxxx")
 	}
 	return dburl.Redact(s)
-}
-
-// baseName returns the last element of a slash-separated path.
-func baseName(path string) string {
-	return path[strings.LastIndexByte(path, '/')+1:]
 }
 
 // tailBuffer keeps the last tailSize bytes written to it.
