@@ -30,6 +30,7 @@ DIALECTS="sqlite postgresql mysql"
 OUT=$BENCH/RESULTS.md
 WORK=
 DB_SEQ=0
+LOAD_START=
 
 usage() {
   cat <<'USAGE'
@@ -134,6 +135,8 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   : >"$WORK/results.tsv"
+  # Other work on the machine skews every figure; the report states how busy it was.
+  LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   install_tools
   $HAVE_ATOMIC || log "ratchet has no 'db sync --atomic' yet: that row is left out"
   local n

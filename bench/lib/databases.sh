@@ -82,15 +82,20 @@ verify_applied() {
   [[ $got == "$n" ]]
 }
 
-# server_versions: one line per database engine, for the machine facts.
+# server_versions: one line per database engine measured, with its client, for the
+# machine facts; the durability settings matter as much as the versions.
 server_versions() {
-  printf -- '- SQLite (sqlite3 CLI): %s\n' "$(sqlite3 --version | cut -d' ' -f1)"
+  if dialect_selected sqlite; then
+    printf -- '- SQLite: sqlite3 CLI %s\n' "$(sqlite3 --version | cut -d' ' -f1)"
+  fi
   if dialect_selected postgresql; then
-    printf -- '- PostgreSQL: %s (fsync=%s, synchronous_commit=%s)\n' \
-      "$(pg_sql 'SHOW server_version')" "$(pg_sql 'SHOW fsync')" "$(pg_sql 'SHOW synchronous_commit')"
+    printf -- '- PostgreSQL: server %s (fsync=%s, synchronous_commit=%s); %s\n' \
+      "$(pg_sql 'SHOW server_version')" "$(pg_sql 'SHOW fsync')" "$(pg_sql 'SHOW synchronous_commit')" \
+      "$(psql --version)"
   fi
   if dialect_selected mysql; then
-    printf -- '- MariaDB: %s (innodb_flush_log_at_trx_commit=%s)\n' \
-      "$(my_sql 'SELECT VERSION()')" "$(my_sql 'SELECT @@innodb_flush_log_at_trx_commit')"
+    printf -- '- MariaDB: server %s (innodb_flush_log_at_trx_commit=%s); client %s\n' \
+      "$(my_sql 'SELECT VERSION()')" "$(my_sql 'SELECT @@innodb_flush_log_at_trx_commit')" \
+      "$(mariadb --version | sed 's/,.*//; s/  */ /g')"
   fi
 }

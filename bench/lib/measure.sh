@@ -37,7 +37,7 @@ record() {
 # report_failure TOOL ACTION DIALECT N: shows why a measured command failed. The run goes
 # on, and the report marks the cell as failed, so one broken peer does not hide the rest.
 report_failure() {
-  printf 'bench: %s %s failed on %s (N=%s): %s\n' "$1" "$2" "$3" "$4" "${CMD[*]}" >&2
+  printf '\nbench: %s %s failed on %s (N=%s): %s\n' "$1" "$2" "$3" "$4" "${CMD[*]}" >&2
   tail -n 5 "$WORK/last.out" | sed 's/^/    /' >&2
 }
 
@@ -51,7 +51,7 @@ bench_action() {
     report_failure "$tool" "$action" "$dialect" "$n"
   elif [[ $action == apply ]] && ! verify_applied "$dialect" "$name" "$n"; then
     status=fail
-    printf 'bench: %s exited 0 on %s (N=%s) but did not create the %s tables\n' "$tool" "$dialect" "$n" "$n" >&2
+    printf '\nbench: %s exited 0 on %s (N=%s) but did not create the %s tables\n' "$tool" "$dialect" "$n" "$n" >&2
   fi
   record "$dialect" "$n" "$tool" "$action" "$run" "$status"
   [[ $status == ok ]]

@@ -57,13 +57,26 @@ function state(d, n, t, act,    k) {
 }
 
 function wall(d, n, t, act) { return median(US[d, n, t, act]) }
+
+# range: "min–max" of a list of microseconds, in seconds; the spread shows how noisy the
+# machine was while the figures were taken.
+function range(list,    a, n, i, lo, hi) {
+  n = split(list, a, " ")
+  lo = hi = a[1] + 0
+  for (i = 2; i <= n; i++) {
+    if (a[i] + 0 < lo) lo = a[i] + 0
+    if (a[i] + 0 > hi) hi = a[i] + 0
+  }
+  return sprintf("%.3f–%.3f", lo / 1e6, hi / 1e6)
+}
 function rss_mb(d, n, t, act) { return median(KB[d, n, t, act]) / 1024 }
 
-# cell: a formatted figure; kind is "s" (seconds), "ms", "mb" or "ratio".
+# cell: a formatted figure; kind is "s" (seconds), "range" (seconds), "ms", "mb" or "ratio".
 function cell(d, n, t, act, kind,    s, floor) {
   s = state(d, n, t, act)
   if (s != "ok") return s == "failed" ? "failed" : "—"
   if (kind == "s") return sprintf("%.3f", wall(d, n, t, act) / 1e6)
+  if (kind == "range") return range(US[d, n, t, act])
   if (kind == "ms") return sprintf("%.1f", wall(d, n, t, act) / 1e3)
   if (kind == "mb") return sprintf("%.1f", rss_mb(d, n, t, act))
   if (state(d, n, "floor", "apply") != "ok") return "—"
@@ -107,12 +120,13 @@ function first_dialect(t,    i) {
 function detail(d, n,    i, t) {
   print "### " NAME[d] ", N = " n
   print ""
-  print "| tool | apply (s) | × floor | apply RSS (MB) | no-op sync (ms) | no-op RSS (MB) | version (ms) | version RSS (MB) |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|"
+  print "| tool | apply (s) | × floor | apply range (s) | apply RSS (MB) | no-op sync (ms) | no-op RSS (MB) | version (ms) | version RSS (MB) |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for (i = 1; i <= ntools[d]; i++) {
     t = TOOLS[d, i]
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", LABEL[d, t],
-      cell(d, n, t, "apply", "s"), cell(d, n, t, "apply", "ratio"), cell(d, n, t, "apply", "mb"),
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", LABEL[d, t],
+      cell(d, n, t, "apply", "s"), cell(d, n, t, "apply", "ratio"), cell(d, n, t, "apply", "range"),
+      cell(d, n, t, "apply", "mb"),
       cell(d, n, t, "noop", "ms"), cell(d, n, t, "noop", "mb"),
       cell(d, n, t, "version", "ms"), cell(d, n, t, "version", "mb")
   }

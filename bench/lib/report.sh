@@ -12,6 +12,7 @@ machine_facts() {
   printf -- '- RAM: %s GiB\n' "$((mem_kb / 1024 / 1024))"
   printf -- '- OS: %s, kernel %s\n' "$(. /etc/os-release && printf '%s' "$PRETTY_NAME")" "$(uname -r)"
   printf -- '- File system of the SQLite files: %s\n' "$fs"
+  printf -- '- Load average (1, 5, 15 min) at the start: %s; at the end: %s\n' "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf -- '- Go: %s\n' "$(go env GOVERSION)"
   server_versions
   tool_versions
@@ -29,7 +30,8 @@ the same command runs again with nothing pending ("no-op sync": \`db sync\`, \`g
 client running the same SQL as one script with one BEGIN/COMMIT per version; it keeps no
 version table. Wall time is measured around the process, peak RSS is GNU time's %M for the
 client process (server memory is not counted). Every figure is the median of $RUNS run(s);
-the tools take turns within each run. Database settings are the servers' own (below).
+the tools take turns within each run, and the apply range (fastest–slowest run) shows how
+steady the machine was. Database settings are the servers' own (below).
 EOF2
 }
 

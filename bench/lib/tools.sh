@@ -181,6 +181,4 @@ tool_versions() {
   printf -- '- goose: %s (`go install`, default drivers)\n' "$GOOSE_VERSION"
   printf -- '- golang-migrate: %s (`go install -tags "postgres mysql sqlite"`)\n' "$MIGRATE_VERSION"
   printf -- '- dbmate: %s (the npm package'"'"'s binary)\n' "$("$DBMATE" --version | awk '{ print $NF }')"
-  printf -- '- clients: sqlite3 %s; %s; %s\n' "$(sqlite3 --version | cut -d' ' -f1)" \
-    "$(psql --version)" "$(mariadb --version | sed 's/,.*//')"
 }
