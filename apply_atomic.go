@@ -22,20 +22,20 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 
 // applyAtomic stamps an empty database and applies every step in one transaction, with each
 // step's version update and history row. A failure rolls everything back, stamp included.
-func (m *Migrator) applyAtomic(ctx context.Context, plan *Plan) (*Result, error) {
-	res, err := m.applyAtomicMode(ctx, plan, batched)
+func (m *Migrator) applyAtomic(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
+	res, err := m.applyAtomicMode(ctx, conn, plan, batched)
 	var batch *errBatchFailed
 	if errors.As(err, &batch) {
-		res, err = m.applyAtomicMode(ctx, plan, locating) // see applyStep
+		res, err = m.applyAtomicMode(ctx, conn, plan, locating) // see applyStep
 	}
 	return res, err
 }
 
-func (m *Migrator) applyAtomicMode(ctx context.Context, plan *Plan, mode runMode) (*Result, error) {
+func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Plan, mode runMode) (*Result, error) {
 	res := &Result{Start: plan.Current, End: plan.Current}
 	var applied []AppliedVersion
 	var steps []Step
-	err := m.inTx(ctx, func(tx *sql.Tx) error {
+	err := inTx(ctx, conn, func(tx *sql.Tx) error {
 		st, err := m.readState(ctx, tx)
 		if err != nil {
 			return err

@@ -177,12 +177,12 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 	if err := m.checkVersion(version); err != nil {
 		return err
 	}
-	l, err := m.lock(ctx)
+	conn, release, err := m.session(ctx)
 	if err != nil {
 		return err
 	}
-	defer l.Release(context.WithoutCancel(ctx))
-	return m.inTx(ctx, func(tx *sql.Tx) error {
+	defer release()
+	return inTx(ctx, conn, func(tx *sql.Tx) error {
 		st, err := m.readState(ctx, tx)
 		if err != nil {
 			return err
@@ -216,14 +216,28 @@ func (m *Migrator) stamp(ctx context.Context, q versiontable.Querier, st state, 
 	return m.table.Stamp(ctx, q, m.cfg.repoPath, version)
 }
 
-// lock takes the cross-process migration lock where the dialect has one.
-func (m *Migrator) lock(ctx context.Context) (*lock.Lock, error) {
-	return lock.Acquire(ctx, m.db, m.dialect, m.repo.ID(), m.cfg.lockTimeout)
+// session returns the connection a run works on, holding the cross-process migration lock
+// where the dialect has one. Every statement of the run goes through it, so the lock lasts
+// exactly as long as the work on the server. release unlocks and returns the connection.
+func (m *Migrator) session(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	conn, err = m.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting: %w", err)
+	}
+	l, err := lock.Acquire(ctx, conn, m.dialect, m.repo.ID(), m.cfg.lockTimeout)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		l.Release(context.WithoutCancel(ctx))
+		conn.Close()
+	}, nil
 }
 
-// inTx runs fn in a transaction and commits it, or rolls back if fn fails.
-func (m *Migrator) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := m.db.BeginTx(ctx, nil)
+// inTx runs fn in a transaction on conn and commits it, or rolls back if fn fails.
+func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("starting a transaction: %w", err)
 	}

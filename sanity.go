@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/versiontable"
 )
 
 // SanityError reports tables whose collation is not utf8 on MySQL/MariaDB, which the legacy
@@ -17,11 +19,11 @@ func (e *SanityError) Error() string {
 
 // sanityCheck runs the dialect's sanity check, if it has one, ignoring the bookkeeping tables
 // (and alembic's, as the legacy check did).
-func (m *Migrator) sanityCheck(ctx context.Context) error {
+func (m *Migrator) sanityCheck(ctx context.Context, q versiontable.Querier) error {
 	if m.dialect.SanityCheck == "" {
 		return nil
 	}
-	rows, err := m.db.QueryContext(ctx, m.dialect.SanityCheck)
+	rows, err := q.QueryContext(ctx, m.dialect.SanityCheck)
 	if err != nil {
 		return fmt.Errorf("checking table collations: %w", err)
 	}

@@ -45,12 +45,19 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 		return nil, &InvalidVersionError{Version: target}
 	}
 	uc := upgradeSettings(opts)
-	l, err := m.lock(ctx)
+	conn, release, err := m.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Release(context.WithoutCancel(ctx))
-	plan, err := m.Plan(ctx, target, opts...)
+	defer release()
+	st, err := m.readState(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.controllable(); err != nil {
+		return nil, err
+	}
+	plan, err := m.plan(st, target, uc)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +67,7 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 		}
 	}
 	if !uc.skipSanityCheck {
-		if err := m.sanityCheck(ctx); err != nil {
+		if err := m.sanityCheck(ctx, conn); err != nil {
 			return nil, err
 		}
 	}
@@ -68,12 +75,12 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 	if uc.atomic {
 		apply = m.applyAtomic
 	}
-	res, err := apply(ctx, plan)
+	res, err := apply(ctx, conn, plan)
 	if err != nil {
 		return res, err
 	}
 	if !uc.skipSanityCheck {
-		if err := m.sanityCheck(ctx); err != nil {
+		if err := m.sanityCheck(ctx, conn); err != nil {
 			return res, err
 		}
 	}
@@ -81,10 +88,10 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 }
 
 // apply stamps an empty database and applies the plan's steps.
-func (m *Migrator) apply(ctx context.Context, plan *Plan) (*Result, error) {
+func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
 	res := &Result{Start: plan.Current, End: plan.Current}
 	if !plan.Controlled {
-		stamped, err := m.stampEmpty(ctx)
+		stamped, err := m.stampEmpty(ctx, conn)
 		if err != nil {
 			return nil, err
 		}
@@ -96,11 +103,11 @@ func (m *Migrator) apply(ctx context.Context, plan *Plan) (*Result, error) {
 	if len(plan.Steps) == 0 {
 		return res, nil
 	}
-	if err := m.table.CreateHistory(ctx, m.db); err != nil {
+	if err := m.table.CreateHistory(ctx, conn); err != nil {
 		return res, err
 	}
 	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Journalled }) {
-		if err := m.table.CreateJournal(ctx, m.db); err != nil {
+		if err := m.table.CreateJournal(ctx, conn); err != nil {
 			return res, err
 		}
 	}
@@ -109,7 +116,7 @@ func (m *Migrator) apply(ctx context.Context, plan *Plan) (*Result, error) {
 		if step.Journalled {
 			apply = m.applyJournalled
 		}
-		applied, err := apply(ctx, step)
+		applied, err := apply(ctx, conn, step)
 		if err != nil {
 			return res, err
 		}
@@ -123,8 +130,8 @@ func (m *Migrator) apply(ctx context.Context, plan *Plan) (*Result, error) {
 
 // stampEmpty puts an empty database under version control at 0, unless another process did
 // it first. It reports whether this call stamped it.
-func (m *Migrator) stampEmpty(ctx context.Context) (stamped bool, err error) {
-	err = m.inTx(ctx, func(tx *sql.Tx) error {
+func (m *Migrator) stampEmpty(ctx context.Context, conn *sql.Conn) (stamped bool, err error) {
+	err = inTx(ctx, conn, func(tx *sql.Tx) error {
 		st, err := m.readState(ctx, tx)
 		if err != nil {
 			return err
@@ -143,20 +150,20 @@ func (m *Migrator) stampEmpty(ctx context.Context) (stamped bool, err error) {
 
 // applyStep applies one version in one transaction with its bookkeeping. It returns nil, nil
 // when another process applied the version first.
-func (m *Migrator) applyStep(ctx context.Context, step Step) (*AppliedVersion, error) {
-	applied, err := m.applyStepMode(ctx, step, batched)
+func (m *Migrator) applyStep(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
+	applied, err := m.applyStepMode(ctx, conn, step, batched)
 	var batch *errBatchFailed
 	if errors.As(err, &batch) {
 		// Everything was rolled back: run the version again statement by statement, to
 		// report the failing statement's file:line (or to apply it, if only the batch failed).
-		applied, err = m.applyStepMode(ctx, step, locating)
+		applied, err = m.applyStepMode(ctx, conn, step, locating)
 	}
 	return applied, err
 }
 
-func (m *Migrator) applyStepMode(ctx context.Context, step Step, mode runMode) (*AppliedVersion, error) {
+func (m *Migrator) applyStepMode(ctx context.Context, conn *sql.Conn, step Step, mode runMode) (*AppliedVersion, error) {
 	var applied *AppliedVersion
-	err := m.inTx(ctx, func(tx *sql.Tx) error {
+	err := inTx(ctx, conn, func(tx *sql.Tx) error {
 		if skip, err := m.checkCurrent(ctx, tx, step); err != nil || skip {
 			return err
 		}

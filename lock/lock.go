@@ -32,7 +32,8 @@ func (e *TimeoutError) Error() string {
 // Unwrap returns [ErrTimeout].
 func (e *TimeoutError) Unwrap() error { return ErrTimeout }
 
-// Lock is a held migration lock. It lives on one connection (session), which it owns.
+// Lock is a held migration lock. It lives on the caller's connection (session), which must
+// stay open while the lock is needed: closing the connection releases it.
 type Lock struct {
 	conn *sql.Conn
 	sql  *dialect.LockSQL
@@ -46,18 +47,16 @@ const (
 	maxPoll = 250 * time.Millisecond
 )
 
-// Acquire takes the migration lock for the repository id on a dedicated connection of db,
-// waiting up to timeout. It returns a nil *Lock and no error when the dialect needs no lock
-// (SQLite serialises writers itself). A lock held elsewhere for the whole timeout gives a
-// [*TimeoutError] naming the holder when the database can tell; cancelling ctx stops the
-// wait with ctx's error.
-func Acquire(ctx context.Context, db *sql.DB, d *dialect.Dialect, repositoryID string, timeout time.Duration) (*Lock, error) {
+// Acquire takes the migration lock for the repository id on conn, waiting up to timeout.
+// Take it on the connection that then does the migration: the server releases a session
+// lock only when the session ends, which is after the session's last statement, so a
+// process that dies mid-version keeps others out until its work has stopped. It returns a
+// nil *Lock and no error when the dialect needs no lock (SQLite serialises writers itself).
+// A lock held elsewhere for the whole timeout gives a [*TimeoutError] naming the holder
+// when the database can tell; cancelling ctx stops the wait with ctx's error.
+func Acquire(ctx context.Context, conn *sql.Conn, d *dialect.Dialect, repositoryID string, timeout time.Duration) (*Lock, error) {
 	if d.Lock == nil {
 		return nil, nil
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("taking the migration lock: %w", err)
 	}
 	l := &Lock{conn: conn, sql: d.Lock, key: Key(d.Lock, repositoryID)}
 	deadline := time.Now().Add(timeout)
@@ -65,20 +64,16 @@ func Acquire(ctx context.Context, db *sql.DB, d *dialect.Dialect, repositoryID s
 	for {
 		ok, err := l.try(ctx)
 		if err != nil {
-			conn.Close()
 			return nil, err
 		}
 		if ok {
 			return l, nil
 		}
 		if time.Now().After(deadline) {
-			holder := l.holder(ctx)
-			conn.Close()
-			return nil, &TimeoutError{Timeout: timeout, Holder: holder}
+			return nil, &TimeoutError{Timeout: timeout, Holder: l.holder(ctx)}
 		}
 		select {
 		case <-ctx.Done():
-			conn.Close()
 			return nil, ctx.Err()
 		case <-time.After(min(wait, time.Until(deadline)+time.Millisecond)):
 		}
@@ -107,15 +102,15 @@ func (l *Lock) holder(ctx context.Context) string {
 	return h.String
 }
 
-// Release releases the lock and closes its connection. It is safe to call on a nil *Lock.
-// Call it with a context that is not cancelled (context.WithoutCancel), so that an
-// interrupted run still releases; closing the connection releases the lock anyway.
+// Release releases the lock. It is safe to call on a nil *Lock. Call it with a context that
+// is not cancelled (context.WithoutCancel), so that an interrupted run still releases;
+// closing the connection releases the lock anyway.
 func (l *Lock) Release(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
 	_, err := l.conn.ExecContext(ctx, l.sql.Unlock, l.key)
-	return errors.Join(err, l.conn.Close())
+	return err
 }
 
 // Key returns the lock key for a repository: a string for named locks (MySQL: at most 64

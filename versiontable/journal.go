@@ -72,7 +72,9 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 }
 
 // StartJournal records that version starts (or restarts) with the given statements already
-// applied, replacing any previous row of the repository.
+// applied, replacing any previous row of the repository. Run it in a transaction: between
+// the removal of the old row and the insertion of the new one, a crash would lose the record
+// of a version applied part way.
 func (t *Table) StartJournal(ctx context.Context, q Querier, j *Journal) error {
 	if err := t.DeleteJournal(ctx, q); err != nil {
 		return err

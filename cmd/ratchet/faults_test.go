@@ -160,7 +160,12 @@ func TestFaultLockNeverFrees(t *testing.T) {
 			t.Parallel()
 			tdb := testdb.New(t, name)
 			ctx := context.Background()
-			l, err := lock.Acquire(ctx, tdb.DB, tdb.Dialect, id, time.Second)
+			holderConn, err := tdb.DB.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holderConn.Close()
+			l, err := lock.Acquire(ctx, holderConn, tdb.Dialect, id, time.Second)
 			if err != nil {
 				t.Fatalf("taking the lock: %v", err)
 			}
