@@ -55,20 +55,7 @@ func newMigrator(t testing.TB, tdb *testdb.DB, repo *repository.Repository) *rat
 // tables lists the database's tables, bookkeeping included.
 func tables(t testing.TB, tdb *testdb.DB) string {
 	t.Helper()
-	rows, err := tdb.DB.Query(tdb.Dialect.ListTables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ",")
+	return strings.Join(tdb.Tables(t), ",")
 }
 
 var threeVersions = map[string]string{

@@ -107,7 +107,7 @@ type crashState struct {
 func crashObserve(t *testing.T, tdb *testdb.DB) crashState {
 	t.Helper()
 	st := crashState{Tables: map[string]bool{}, Ledger: map[int]int{}, Filled: map[string]int{}}
-	names, err := crashStrings(tdb.DB, tdb.Dialect.ListTables)
+	names, err := testdb.Strings(tdb.DB, tdb.Dialect.ListTables)
 	if err != nil {
 		t.Fatalf("listing tables: %v", err)
 	}
@@ -163,24 +163,6 @@ func crashObserve(t *testing.T, tdb *testdb.DB) crashState {
 		}
 	}
 	return st
-}
-
-// crashStrings runs a query returning one string column.
-func crashStrings(db *sql.DB, query string) ([]string, error) {
-	rows, err := db.Query(query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // mismatch returns what in the state contradicts its recorded version and journal, or "".
@@ -678,7 +660,7 @@ func TestCrashInterruptServer(t *testing.T) {
 			if !strings.Contains(stderr.String(), "interrupted") {
 				t.Errorf("stderr %q does not say it was interrupted", stderr.String())
 			}
-			tables, err := crashStrings(c.tdb.DB, c.tdb.Dialect.ListTables)
+			tables, err := testdb.Strings(c.tdb.DB, c.tdb.Dialect.ListTables)
 			if err != nil {
 				t.Fatal(err)
 			}

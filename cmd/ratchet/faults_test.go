@@ -283,7 +283,7 @@ func TestFaultServerRestart(t *testing.T) {
 			waitFor(t, tdb.DB, sleeping[name])
 			s.Kill(t)
 			code := exitCodeOf(t, cmd.Wait())
-			line := faultLine(t, ratchetRun{code, stdout.String(), stderr.String()}, cli.ExitFailed, s.Password)
+			line := faultLine(t, cmdResult{code: code, stdout: stdout.String(), stderr: stderr.String()}, cli.ExitFailed, s.Password)
 			t.Logf("after the crash: %s", line)
 			if !strings.Contains(line, "004_long_"+name+"_upgrade.sql") {
 				t.Errorf("stderr %q does not name the script that was running", line)
@@ -358,23 +358,10 @@ func faultRepo(t *testing.T, scripts map[string]string) (dir, id string) {
 	return dir, id
 }
 
-// ratchetRun is what a run of the ratchet binary did.
-type ratchetRun struct {
-	code           int
-	stdout, stderr string
-}
-
-// runRatchet runs the ratchet binary.
-func runRatchet(t *testing.T, args ...string) ratchetRun {
-	t.Helper()
-	code, stdout, stderr := ratchet(t, args...)
-	return ratchetRun{code, stdout, stderr}
-}
-
 // faultLine checks a failed ratchet run: it exited with want, wrote one line "ratchet: …"
 // to stderr, and none of the secrets appears in its output. It returns the (last) line. Output on
 // stdout before the failure is allowed: a run reports the versions it applied.
-func faultLine(t *testing.T, r ratchetRun, want int, secrets ...string) string {
+func faultLine(t *testing.T, r cmdResult, want int, secrets ...string) string {
 	t.Helper()
 	if r.code != want {
 		t.Errorf("ratchet exited %d, want %d; stderr %q", r.code, want, r.stderr)
@@ -463,20 +450,8 @@ func databaseExists(t *testing.T, admin *sql.DB, d *dialect.Dialect, name string
 // listTables returns the tables of the connection's database.
 func listTables(t *testing.T, db *sql.DB, d *dialect.Dialect) []string {
 	t.Helper()
-	rows, err := db.Query(d.ListTables)
+	names, err := testdb.Strings(db, d.ListTables)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return names

@@ -7,8 +7,6 @@ package main
 // fail when RATCHET_TEST_REQUIRE_SERVERS=1.
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -21,7 +19,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ratchetdb/ratchet/dialect"
-	"github.com/ratchetdb/ratchet/internal/dburl"
 	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
@@ -354,54 +351,6 @@ func interopSkip(t *testing.T, msg string) {
 		t.Fatal(msg + " (RATCHET_TEST_REQUIRE_SERVERS=1)")
 	}
 	t.Skip("SKIPPING INTEROP TEST: " + msg)
-}
-
-// cmdResult is what a finished command did.
-type cmdResult struct {
-	cmdline        string
-	code           int
-	stdout, stderr string
-}
-
-// String shows the command, its exit code and both outputs, passwords redacted.
-func (r cmdResult) String() string {
-	return dburl.Redact(fmt.Sprintf("`%s` exited %d\n--- stdout:\n%s--- stderr:\n%s", r.cmdline, r.code, r.stdout, r.stderr))
-}
-
-// mustSucceed fails the test, showing everything the command printed, unless it exited 0;
-// it returns the command's stdout.
-func (r cmdResult) mustSucceed(t *testing.T) string {
-	t.Helper()
-	if r.code != 0 {
-		t.Fatal(r)
-	}
-	return r.stdout
-}
-
-// runIn runs argv in dir.
-func runIn(t *testing.T, dir string, argv ...string) cmdResult {
-	t.Helper()
-	return runInEnv(t, dir, nil, argv...)
-}
-
-// runInEnv runs argv in dir with extra environment variables.
-func runInEnv(t *testing.T, dir string, env []string, argv ...string) cmdResult {
-	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	r := cmdResult{cmdline: strings.Join(argv, " ")}
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("%s: %v", dburl.Redact(r.cmdline), err)
-		}
-		r.code = ee.ExitCode()
-	}
-	r.stdout, r.stderr = stdout.String(), stderr.String()
-	return r
 }
 
 // interopEnv is one fresh database and a repository that both tools run from the same

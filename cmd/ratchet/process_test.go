@@ -35,22 +35,6 @@ func writeRepo(t *testing.T, scripts map[string]string) string {
 	return dir
 }
 
-// ratchet runs the built binary and returns its exit code, stdout and stderr.
-func ratchet(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(ratchetBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
-}
-
 // TestConcurrentProcesses starts 8 `ratchet db sync` processes at once on one database of
 // each dialect: all must exit 0 and every version must run exactly once.
 func TestConcurrentProcesses(t *testing.T) {

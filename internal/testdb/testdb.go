@@ -184,3 +184,31 @@ func randomSuffix() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Strings runs a query whose rows have one string column and returns the values.
+func Strings(db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Tables returns the tables of the database, bookkeeping included, sorted.
+func (tdb *DB) Tables(t testing.TB) []string {
+	t.Helper()
+	names, err := Strings(tdb.DB, tdb.Dialect.ListTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
