@@ -1,0 +1,46 @@
+// Package ratchet manages a relational database's schema as a numbered, forward-only series
+// of versions kept in a sqlalchemy-migrate repository, and reads and writes sqlalchemy-migrate's
+// migrate_version table, so that databases managed by the legacy tool can be taken over as
+// they are.
+//
+// A [Migrator] applies a [repository.Repository] to one database:
+//
+//	repo, err := repository.Load(migrationsFS) // or repository.Open(dir)
+//	repo.Register(repository.GoMigration{Version: 7, Name: "backfill", Up: backfill})
+//	m, err := ratchet.New(db, dialect.Postgres, repo, ratchet.WithLogger(logger))
+//	v, err := m.Version(ctx)
+//	res, err := m.Upgrade(ctx, ratchet.Latest)
+//
+// The caller opens the *sql.DB with the driver of its choice (modernc.org/sqlite, pgx's
+// stdlib adapter, go-sql-driver/mysql) and passes the matching [dialect.Dialect]; ratchet
+// itself imports no driver.
+//
+// # Guarantees
+//
+// Every check that does not need a script to run — a downgrade, a version missing from the
+// repository, a version without a runnable script, a script that cannot be split — is made
+// before anything is written ([Migrator.Plan]). Each version then runs in one transaction
+// together with its version update and its history row, so a crash leaves the database at
+// one version or the next. Where DDL commits implicitly (MySQL, MariaDB) or a script opts out
+// with `-- ratchet:no-transaction`, a version runs statement by statement and its progress is
+// journalled; a version that stopped part way is refused until the caller chooses [Resume]
+// or [Retry]. [Atomic] applies all pending versions in one transaction instead.
+//
+// # Concurrency
+//
+// A Migrator is safe for concurrent use, and so is running several processes against one
+// database: an upgrade holds the database's migration lock (a PostgreSQL advisory lock, a
+// MySQL GET_LOCK; SQLite's BEGIN IMMEDIATE transactions) on the one connection that does
+// the work, waits up to [WithLockTimeout] for it, and re-reads the version inside each
+// version's transaction, so every version is applied exactly once.
+//
+// # Errors
+//
+// Conditions a caller branches on are sentinels, matched with [errors.Is]:
+// [ErrNotControlled], [ErrAlreadyControlled], [ErrDowngrade], [ErrVersionNotFound],
+// [ErrInvalidVersion], [ErrNoScript], [ErrStopped], [ErrNotAtomic]. Failures carry their
+// details in typed errors, matched with [errors.As]: [*ScriptError] (file, line, statement,
+// the database's code), [*NotControlledError], [*DowngradeError], [*StoppedVersionError],
+// [*SanityError]. The library never prints; progress is reported through [WithEvents] and
+// [WithLogger].
+package ratchet
