@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/repository"
@@ -12,12 +13,9 @@ import (
 )
 
 // applyJournalled applies a version that cannot run in one transaction, statement by
-// statement on one session, recording each applied statement in the journal. Where the
-// dialect allows it, a statement and its journal update commit together (DML on MySQL), so
-// the journal never lags; DDL commits on its own, so a crash right after one leaves the
-// journal one statement behind, which --resume reports as a changed-state error rather than
-// guessing. When all statements ran, the version update, the history row and the removal of
-// the journal commit together.
+// statement on one session, recording the applied statements in the journal (see
+// runJournalled). When all statements ran, the version update, the history row and the
+// removal of the journal commit together.
 func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
 	if skip, err := m.checkCurrent(ctx, conn, step); err != nil || skip {
 		return nil, err
@@ -33,7 +31,7 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	start := m.cfg.now()
 	n, err := m.runJournalled(ctx, conn, step, j)
 	if err != nil {
-		return nil, m.stopped(ctx, conn, j, err)
+		return nil, m.stopped(ctx, conn, step, j, err)
 	}
 	var applied *AppliedVersion
 	err = inTx(ctx, conn, func(tx *sql.Tx) error {
@@ -51,55 +49,105 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 }
 
 // runJournalled runs the step's statements from step.ResumeAt and returns how many ran.
+//
+// Consecutive statements that the database can roll back (DML on MySQL) run in one
+// transaction that also records them in the journal: they are applied and journalled
+// together or not at all. A statement that commits on its own (DDL on MySQL, every statement
+// of a no-transaction script) runs outside any transaction, and its journal entry is written
+// with the next transaction (or when the version stops or ends): an extra commit per
+// statement would double the cost of DDL. So after a crash the journal may lag behind by the
+// statements of that kind run since its last entry, and --resume runs them again; after a
+// failure it is exact.
 func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal) (int, error) {
 	if step.Script.Kind == repository.Go {
 		err := inTx(ctx, conn, func(tx *sql.Tx) error {
 			if err := step.Script.Up(dialect.NewContext(ctx, m.dialect), tx); err != nil {
 				return &ScriptError{Version: step.Version, Script: step.Script.Path, Err: err}
 			}
-			j.Hashes = append(j.Hashes, "go")
-			return m.table.AdvanceJournal(ctx, tx, j)
+			return nil
 		})
+		if err == nil {
+			j.Hashes = append(j.Hashes, "go")
+		}
 		return 0, err
 	}
 	noTx := sqlsplit.NoTransaction(step.Script.SQL)
+	rollsBack := func(st sqlsplit.Statement) bool {
+		return !noTx && (m.dialect.TransactionalDDL || m.dialect.RollbackableStatements[sqlsplit.Keyword(st.Text)])
+	}
+	stmts := step.Statements
 	n := 0
-	for _, st := range step.Statements[step.ResumeAt:] {
-		run := func(q versiontable.Querier) error {
-			if !m.skipTransactionControl(step, st) {
-				if err := m.exec(ctx, q, step, st); err != nil {
-					return err
+	for i := step.ResumeAt; i < len(stmts); {
+		if !rollsBack(stmts[i]) {
+			if !m.skipTransactionControl(step, stmts[i]) {
+				if err := m.exec(ctx, conn, step, stmts[i]); err != nil {
+					return n, err
 				}
 				n++
 			}
-			j.Hashes = append(j.Hashes, statementHash(st.Text))
-			return m.table.AdvanceJournal(ctx, q, j)
+			j.Hashes = append(j.Hashes, statementHash(stmts[i].Text))
+			i++
+			continue
 		}
-		var err error
-		if noTx {
-			err = run(conn)
-		} else {
-			err = inTx(ctx, conn, func(tx *sql.Tx) error { return run(tx) })
+		end := i + 1
+		for end < len(stmts) && rollsBack(stmts[end]) {
+			end++
 		}
+		ran, mark := 0, len(j.Hashes)
+		err := inTx(ctx, conn, func(tx *sql.Tx) error {
+			for _, st := range stmts[i:end] {
+				if !m.skipTransactionControl(step, st) {
+					if err := m.exec(ctx, tx, step, st); err != nil {
+						return err
+					}
+					ran++
+				}
+				j.Hashes = append(j.Hashes, statementHash(st.Text))
+			}
+			return m.table.AdvanceJournal(ctx, tx, j)
+		})
 		if err != nil {
+			j.Hashes = j.Hashes[:mark] // rolled back: none of the group is applied
 			return n, err
 		}
+		n += ran
+		i = end
 	}
 	return n, nil
 }
 
 // stopped records in the journal why the version stopped, and returns the error to report.
-// It writes with a context that is not cancelled, on the run's session; if that session is
-// gone (the server restarted), the journal keeps saying the version was interrupted, which
-// is true.
-func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, j *versiontable.Journal, err error) error {
-	line, msg := 0, "interrupted"
+// It writes with a context that is not cancelled, on the run's session or, if that session is
+// gone (the driver drops it to cancel a statement; the server restarted), on a new one. An
+// interruption is recorded without a message: the journal then says the version "was
+// interrupted", not that its script failed.
+func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, err error) error {
+	line, msg := 0, ""
 	var se *ScriptError
 	if errors.As(err, &se) {
-		line, msg = se.Line, se.Err.Error()
+		if j.Done() == 0 && !se.ConnectionLost && !step.Recovering {
+			// The first statement of a fresh attempt failed: nothing of the version is
+			// applied, so it failed as a transactional version does, and the next run may
+			// simply try it again.
+			if derr := m.table.DeleteJournal(context.WithoutCancel(ctx), conn); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			return contextError(ctx, err)
+		}
 		se.Journalled, se.Applied, se.Total = true, j.Done(), j.Total
+		if !se.ConnectionLost {
+			line, msg = se.Line, se.Err.Error()
+		}
 	}
-	if ferr := m.table.FailJournal(context.WithoutCancel(ctx), conn, line, msg); ferr != nil && !connectionLost(ferr) {
+	detached := context.WithoutCancel(ctx)
+	ferr := m.table.FailJournal(detached, conn, j, line, msg)
+	if ferr != nil && connectionLost(ferr) && m.dialect.Lock != nil {
+		// Only servers: an SQLite pool has the one connection, which never breaks.
+		fctx, cancel := context.WithTimeout(detached, 5*time.Second)
+		ferr = m.table.FailJournal(fctx, m.db, j, line, msg)
+		cancel()
+	}
+	if ferr != nil && !connectionLost(ferr) {
 		err = errors.Join(err, ferr)
 	}
 	return contextError(ctx, err)

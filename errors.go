@@ -208,12 +208,17 @@ func (e *ScriptError) Error() string {
 	}
 	msg := where + ": " + cause
 	switch {
-	case e.Journalled && e.ConnectionLost:
-		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d and could not be rolled back; once the server is back, run `db sync --resume` or `db sync --retry`)",
-			e.Version, e.Applied, e.Total)
 	case e.Journalled:
-		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d and could not be rolled back; fix the script, then run `db sync --resume` or `db sync --retry`)",
-			e.Version, e.Applied, e.Total)
+		kept := ""
+		if e.Applied > 0 {
+			kept = ", which stay applied"
+		}
+		next := "fix the script, then"
+		if e.ConnectionLost {
+			next = "once the server is back,"
+		}
+		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d%s; %s run `db sync --resume` or `db sync --retry`)",
+			e.Version, e.Applied, e.Total, kept, next)
 	case e.ConnectionLost:
 		msg += fmt.Sprintf(" (version %d was not applied; run db sync again once the server is back)", e.Version)
 	}
@@ -225,7 +230,9 @@ func connectionLost(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.As(err, &netErr)
+		errors.As(err, &netErr) ||
+		// go-sql-driver/mysql's ErrInvalidConn, matched by text: ratchet imports no driver.
+		err.Error() == "invalid connection"
 }
 
 // Unwrap returns the underlying database or Go error.

@@ -36,6 +36,8 @@ type Step struct {
 	// ResumeAt is the index of the first statement to run: non-zero when resuming a version
 	// that stopped part way.
 	ResumeAt int
+	// Recovering is true when the step resumes or retries a version that stopped part way.
+	Recovering bool
 }
 
 // Plan reads the database's version and works out the steps from it to target ([Latest] for
@@ -114,6 +116,7 @@ func recoverStopped(j *versiontable.Journal, first *Step, mode recovery) error {
 	if j.Version != first.Version || mode == refuseRecovery {
 		return &StoppedVersionError{Journal: *j}
 	}
+	first.Recovering = true
 	if mode == retryRecovery {
 		return nil
 	}

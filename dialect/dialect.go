@@ -23,6 +23,10 @@ type Dialect struct {
 	// MultiStatementExec reports whether one Exec may carry several statements, so that a
 	// version's statements go to the server in one round trip.
 	MultiStatementExec bool
+	// RollbackableStatements lists, by first keyword, the statements a dialect without
+	// transactional DDL can still roll back: the others commit implicitly. Statements not
+	// listed are assumed to commit, which is the safe mistake.
+	RollbackableStatements map[string]bool
 	// NumberedParams reports whether bind parameters are written $1, $2, … instead of ?.
 	NumberedParams bool
 	// IdentQuote is the character that quotes identifiers.

@@ -8,7 +8,12 @@ var MySQL = &Dialect{
 	Name:             "mysql",
 	Split:            sqlsplit.MySQL,
 	TransactionalDDL: false,
-	IdentQuote:       '`',
+	// DML; CALL and SET are left out: a procedure may run DDL, SET PASSWORD commits.
+	RollbackableStatements: map[string]bool{
+		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
+		"SELECT": true, "WITH": true, "DO": true,
+	},
+	IdentQuote: '`',
 	ListTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
 ORDER BY table_name`,

@@ -16,7 +16,7 @@ var SQLite = &Dialect{
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 ORDER BY name`,
 	CreateHistoryTable: `CREATE TABLE IF NOT EXISTS %s (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	id INTEGER PRIMARY KEY, -- no AUTOINCREMENT: rows are never deleted, and it costs a page write per commit
 	repository_id VARCHAR(250) NOT NULL,
 	version INTEGER NOT NULL,
 	phase VARCHAR(16) NOT NULL,

@@ -99,3 +99,37 @@ func NoTransaction(script string) bool {
 	}
 	return false
 }
+
+// Keyword returns the first keyword of a statement, upper-cased ("CREATE", "INSERT", …),
+// skipping blanks and comments, or "" when the statement does not start with a word (an
+// executable comment, a parenthesis).
+func Keyword(stmt string) string {
+	for i := 0; i < len(stmt); {
+		c := stmt[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			i++
+		case strings.HasPrefix(stmt[i:], "--") || c == '#':
+			n := strings.IndexByte(stmt[i:], '\n')
+			if n < 0 {
+				return ""
+			}
+			i += n + 1
+		case strings.HasPrefix(stmt[i:], "/*") && !strings.HasPrefix(stmt[i:], "/*!"):
+			n := strings.Index(stmt[i+2:], "*/")
+			if n < 0 {
+				return ""
+			}
+			i += 2 + n + 2
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			j := i
+			for j < len(stmt) && ('a' <= stmt[j] && stmt[j] <= 'z' || 'A' <= stmt[j] && stmt[j] <= 'Z' || stmt[j] == '_') {
+				j++
+			}
+			return strings.ToUpper(stmt[i:j])
+		default:
+			return ""
+		}
+	}
+	return ""
+}

@@ -70,3 +70,23 @@ func TestNoTransaction(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyword(t *testing.T) {
+	tests := map[string]string{
+		"insert into t values (1)":                "INSERT",
+		"  -- comment\n  CREATE TABLE t (id int)": "CREATE",
+		"/* lead */ Update t set a = 1":           "UPDATE",
+		"# mysql comment\nDELETE FROM t":          "DELETE",
+		"/*!40101 SET NAMES utf8 */":              "",
+		"(SELECT 1)":                              "",
+		"":                                        "",
+		"-- only a comment":                       "",
+		"create_thing()":                          "CREATE_THING",
+		"WITH x AS (SELECT 1) DELETE FROM t":      "WITH",
+	}
+	for stmt, want := range tests {
+		if got := Keyword(stmt); got != want {
+			t.Errorf("Keyword(%q) = %q, want %q", stmt, got, want)
+		}
+	}
+}

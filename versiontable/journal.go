@@ -98,11 +98,13 @@ func (t *Table) AdvanceJournal(ctx context.Context, q Querier, j *Journal) error
 	return nil
 }
 
-// FailJournal records the failure that stopped the version.
-func (t *Table) FailJournal(ctx context.Context, q Querier, line int, msg string) error {
-	query := "UPDATE " + JournalTable + " SET failed_line = " + t.d.Param(1) + ", error = " + t.d.Param(2) +
-		" WHERE repository_id = " + t.d.Param(3)
-	if _, err := q.ExecContext(ctx, query, line, msg, t.repoID); err != nil {
+// FailJournal records the failure that stopped the version, with the statements j says
+// were applied. An empty msg records an interruption rather than a failure.
+func (t *Table) FailJournal(ctx context.Context, q Querier, j *Journal, line int, msg string) error {
+	query := "UPDATE " + JournalTable + " SET done = " + t.d.Param(1) + ", hashes = " + t.d.Param(2) +
+		", failed_line = " + t.d.Param(3) + ", error = " + t.d.Param(4) + " WHERE repository_id = " + t.d.Param(5)
+	failure := sql.NullString{String: msg, Valid: msg != ""}
+	if _, err := q.ExecContext(ctx, query, j.Done(), strings.Join(j.Hashes, ","), line, failure, t.repoID); err != nil {
 		return fmt.Errorf("journalling a failure: %w", err)
 	}
 	return nil

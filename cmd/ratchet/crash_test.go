@@ -819,14 +819,16 @@ CREATE CONSTRAINT TRIGGER ledger_slow_commit AFTER INSERT ON ledger
 func TestCrashResumeRestartsJournalAtomically(t *testing.T) {
 	repo := writeRepo(t, map[string]string{
 		"001_ledger_mysql_upgrade.sql": "CREATE TABLE ledger (version INTEGER NOT NULL);",
-		"002_two_mysql_upgrade.sql":    "INSERT INTO ledger (version) VALUES (2);\nINSERT INTO missing (id) VALUES (2);",
+		// The INSERT commits with its journal entry, the CREATE TABLE on its own; the last
+		// statement fails.
+		"002_two_mysql_upgrade.sql": "INSERT INTO ledger (version) VALUES (2);\nCREATE TABLE two (id INTEGER);\nINSERT INTO missing (id) VALUES (2);",
 	})
 	c := &crashTest{t: t, name: "mysql", repo: repo, tdb: testdb.New(t, "mysql")}
 	full := c.args("db", "sync")
-	if code, stdout, stderr := ratchet(t, full...); code != 1 || !strings.Contains(stderr, "version 2 stopped after statement 1 of 2") {
-		t.Fatalf("`ratchet %s` exited %d, want 1 and version 2 stopped after statement 1\nstdout:\n%sstderr:\n%s", strings.Join(full, " "), code, stdout, stderr)
+	if code, stdout, stderr := ratchet(t, full...); code != 1 || !strings.Contains(stderr, "version 2 stopped after statement 2 of 3") {
+		t.Fatalf("`ratchet %s` exited %d, want 1 and version 2 stopped after statement 2\nstdout:\n%sstderr:\n%s", strings.Join(full, " "), code, stdout, stderr)
 	}
-	// Fix what made statement 2 fail, and hold the journal row.
+	// Fix what made statement 3 fail, and hold the journal row.
 	if _, err := c.tdb.DB.Exec("CREATE TABLE missing (id INTEGER)"); err != nil {
 		t.Fatal(err)
 	}

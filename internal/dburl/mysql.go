@@ -173,7 +173,10 @@ func (u *URL) mysqlDSN() string {
 	}
 	b.WriteByte('/')
 	b.WriteString(url.PathEscape(u.Database))
-	params := map[string]string{"parseTime": "true", "multiStatements": "false"}
+	// interpolateParams: queries with arguments in one round trip instead of three
+	// (prepare, execute, close); the driver falls back to prepared statements itself for
+	// the few character sets where client-side escaping would be unsafe.
+	params := map[string]string{"parseTime": "true", "multiStatements": "false", "interpolateParams": "true"}
 	maps.Copy(params, x.mysql.params)
 	for i, k := range slices.Sorted(maps.Keys(params)) {
 		if i == 0 {
