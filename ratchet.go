@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/user"
@@ -115,7 +114,7 @@ func New(db *sql.DB, d *dialect.Dialect, repo *repository.Repository, opts ...Op
 		return nil, errors.New("ratchet: New: nil repository")
 	}
 	cfg := config{
-		logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		logger:      slog.New(slog.DiscardHandler),
 		events:      func(Event) {},
 		repoPath:    repo.Path(),
 		appliedBy:   defaultAppliedBy(),
