@@ -24,7 +24,15 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	for _, st := range step.Statements[:step.ResumeAt] {
 		j.Hashes = append(j.Hashes, statementHash(st.Text))
 	}
-	if err := inTx(ctx, conn, func(tx *sql.Tx) error { return m.table.StartJournal(ctx, tx, j) }); err != nil {
+	record := func() error { return m.table.InsertJournal(ctx, conn, j) }
+	if step.Recovering {
+		// Replace the row of the attempt that stopped, atomically: a crash in between
+		// would lose the record of what it applied.
+		record = func() error {
+			return inTx(ctx, conn, func(tx *sql.Tx) error { return m.table.StartJournal(ctx, tx, j) })
+		}
+	}
+	if err := record(); err != nil {
 		return nil, err
 	}
 	m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})

@@ -79,6 +79,11 @@ func (t *Table) StartJournal(ctx context.Context, q Querier, j *Journal) error {
 	if err := t.DeleteJournal(ctx, q); err != nil {
 		return err
 	}
+	return t.InsertJournal(ctx, q, j)
+}
+
+// InsertJournal records that version starts, when the repository has no journal row.
+func (t *Table) InsertJournal(ctx context.Context, q Querier, j *Journal) error {
 	query := "INSERT INTO " + JournalTable + " (repository_id, version, script, total, done, hashes, failed_line, error) VALUES (" +
 		t.params(7) + ", NULL)"
 	_, err := q.ExecContext(ctx, query, t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0)
