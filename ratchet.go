@@ -181,7 +181,7 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 		return err
 	}
 	defer release()
-	return inTx(ctx, conn, func(tx *sql.Tx) error {
+	return m.busy(inTx(ctx, conn, func(tx *sql.Tx) error {
 		st, err := m.readState(ctx, tx)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 			return &AlreadyControlledError{Version: st.version}
 		}
 		return m.stamp(ctx, tx, st, version)
-	})
+	}))
 }
 
 // checkVersion validates an explicit version number against the repository.
@@ -232,6 +232,15 @@ func (m *Migrator) session(ctx context.Context) (conn *sql.Conn, release func(),
 		l.Release(context.WithoutCancel(ctx))
 		conn.Close()
 	}, nil
+}
+
+// busy turns a database's "gave up waiting for another writer" error into the same
+// [*lock.TimeoutError] the server dialects' lock gives.
+func (m *Migrator) busy(err error) error {
+	if err != nil && m.dialect.BusyCode != "" && ErrorCode(err) == m.dialect.BusyCode {
+		return fmt.Errorf("%w (%v)", &lock.TimeoutError{Timeout: m.cfg.lockTimeout}, err)
+	}
+	return err
 }
 
 // inTx runs fn in a transaction on conn and commits it, or rolls back if fn fails.

@@ -41,6 +41,11 @@ type AppliedVersion struct {
 // error is a [*ScriptError] for a failing script; a target equal to the current version does
 // nothing and is not an error.
 func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOption) (*Result, error) {
+	res, err := m.upgrade(ctx, target, opts)
+	return res, m.busy(err)
+}
+
+func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption) (*Result, error) {
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}

@@ -49,6 +49,10 @@ type Dialect struct {
 	// utf8: the legacy tool refused to migrate MySQL databases with such tables.
 	SanityCheck string
 
+	// BusyCode is the error code of a statement that gave up waiting for another writer
+	// (SQLite's SQLITE_BUSY, after the busy timeout); "" when the Lock covers it.
+	BusyCode string
+
 	// Lock describes the session lock that serialises migrations across processes; nil
 	// when the database serialises writers itself (SQLite).
 	Lock *LockSQL

@@ -12,6 +12,7 @@ var SQLite = &Dialect{
 	// SQLite's exec runs several statements.
 	MultiStatementExec: true,
 	IdentQuote:         '"',
+	BusyCode:           "5", // SQLITE_BUSY, after the busy timeout
 	ListTables: `SELECT name FROM sqlite_master
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 ORDER BY name`,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -130,5 +131,38 @@ func TestInterruptRollsBack(t *testing.T) {
 	code, out, errOut = ratchet(t, "--repository", repo, "--database", db, "db", "check")
 	if code != 3 {
 		t.Errorf("check after interrupt exited %d, want 3 (pending): %s %s", code, out, errOut)
+	}
+}
+
+// TestSQLiteWriterHeldPastLockTimeout: another process keeps the SQLite file locked for
+// writing longer than --lock-timeout: exit 1 with the lock-timeout message, nothing written.
+func TestSQLiteWriterHeldPastLockTimeout(t *testing.T) {
+	repo := writeRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE a (id INTEGER);"})
+	tdb := testdb.New(t, "sqlite")
+	conn, err := tdb.DB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _, stderr := ratchet(t, "--repository", repo, "--database", tdb.URL, "--lock-timeout", "1s", "db", "sync")
+	if code != 1 || !strings.HasPrefix(stderr, "ratchet: another process is migrating this database: lock not acquired within 1s") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the lock-timeout message", code, stderr)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("gave up after %v, before the 1s lock timeout", d)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close() // the pool's one connection, which Tables needs
+	if got := tdb.Tables(t); len(got) != 0 {
+		t.Errorf("tables %v after a refused run", got)
+	}
+	if code, _, stderr := ratchet(t, "--repository", repo, "--database", tdb.URL, "db", "sync"); code != 0 {
+		t.Fatalf("once the writer is gone: exit %d, %s", code, stderr)
 	}
 }
