@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/ratchetdb/ratchet/versiontable"
 )
 
 // checkAtomic refuses an atomic upgrade that cannot be one transaction.
@@ -54,26 +56,34 @@ func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Pl
 				return err
 			}
 		}
+		// The version was read in this transaction, which holds the write lock: the steps
+		// need no re-check each, and the bookkeeping is written once, at the end.
+		var entries []versiontable.Entry
+		from := st.version
 		for _, step := range plan.Steps {
-			if skip, err := m.checkCurrent(ctx, tx, step); err != nil || skip {
-				if err != nil {
-					return err
-				}
-				continue
+			if step.Version <= st.version {
+				continue // applied meanwhile by another process
+			}
+			if len(entries) == 0 && step.From != st.version {
+				return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, st.version)
 			}
 			start := m.cfg.now()
 			n, err := m.runScript(ctx, tx, step, mode)
 			if err != nil {
 				return err
 			}
-			a, err := m.finish(ctx, tx, step, start, n)
-			if err != nil {
-				return err
-			}
-			applied = append(applied, *a)
+			e := m.entry(step, start, n)
+			entries = append(entries, e)
+			applied = append(applied, AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration})
 			steps = append(steps, step)
 		}
-		return nil
+		if len(entries) == 0 {
+			return nil
+		}
+		if err := m.table.Advance(ctx, tx, from, entries[len(entries)-1].Version); err != nil {
+			return err
+		}
+		return m.table.RecordAll(ctx, tx, entries)
 	})
 	var batch *errBatchFailed
 	if errors.As(err, &batch) {

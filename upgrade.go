@@ -205,24 +205,28 @@ func (m *Migrator) checkCurrent(ctx context.Context, q versiontable.Querier, ste
 
 // finish records an applied step: the conditional version update and the history row.
 func (m *Migrator) finish(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
-	took := m.cfg.now().Sub(start)
+	e := m.entry(step, start, n)
 	if err := m.table.Advance(ctx, q, step.From, step.Version); err != nil {
 		return nil, err
 	}
-	err := m.table.Record(ctx, q, versiontable.Entry{
+	if err := m.table.Record(ctx, q, e); err != nil {
+		return nil, err
+	}
+	return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration}, nil
+}
+
+// entry is the history row of a step that started at start and ran n statements.
+func (m *Migrator) entry(step Step, start time.Time, n int) versiontable.Entry {
+	return versiontable.Entry{
 		Version:    step.Version,
 		Phase:      step.Script.Operation,
 		Script:     step.Script.Path,
 		Checksum:   step.Script.Checksum(),
 		AppliedAt:  start,
-		Duration:   took,
+		Duration:   m.cfg.now().Sub(start),
 		Statements: n,
 		AppliedBy:  m.cfg.appliedBy,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: took}, nil
 }
 
 func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {

@@ -151,13 +151,43 @@ func (t *Table) CreateHistory(ctx context.Context, q Querier) error {
 
 // Record appends e to the history table.
 func (t *Table) Record(ctx context.Context, q Querier, e Entry) error {
-	query := "INSERT INTO " + t.d.Ident(HistoryTable) +
-		" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES (" +
-		t.params(9) + ")"
-	_, err := q.ExecContext(ctx, query, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
-		e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
-	if err != nil {
-		return fmt.Errorf("recording version %d in %s: %w", e.Version, HistoryTable, err)
+	return t.RecordAll(ctx, q, []Entry{e})
+}
+
+// historyColumns are the columns Record writes, one bind parameter each.
+const historyColumns = 9
+
+// recordChunk bounds the rows of one INSERT, well below every backend's limit on bind
+// parameters (SQLite 32766, PostgreSQL 65535).
+const recordChunk = 1000
+
+// RecordAll appends entries to the history table, many rows per statement.
+func (t *Table) RecordAll(ctx context.Context, q Querier, entries []Entry) error {
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), recordChunk)]
+		entries = entries[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + t.d.Ident(HistoryTable) +
+			" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES ")
+		args := make([]any, 0, len(chunk)*historyColumns)
+		for i, e := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for c := range historyColumns {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(t.d.Param(len(args) + c + 1))
+			}
+			b.WriteByte(')')
+			args = append(args, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
+				e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
+		}
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("recording version %d in %s: %w", chunk[0].Version, HistoryTable, err)
+		}
 	}
 	return nil
 }

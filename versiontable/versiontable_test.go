@@ -65,3 +65,28 @@ func TestHistoryRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordAllChunks writes more rows than one INSERT takes.
+func TestRecordAllChunks(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"sqlite", "postgresql"} {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			if err := vt.CreateHistory(ctx, tdb.DB); err != nil {
+				t.Fatal(err)
+			}
+			entries := make([]versiontable.Entry, 2500)
+			for i := range entries {
+				entries[i] = versiontable.Entry{Version: i + 1, Phase: "upgrade", Script: "s", Checksum: "c", AppliedAt: time.Unix(0, 0)}
+			}
+			if err := vt.RecordAll(ctx, tdb.DB, entries); err != nil {
+				t.Fatal(err)
+			}
+			got, err := vt.History(ctx, tdb.DB)
+			if err != nil || len(got) != 2500 || got[2499].Version != 2500 {
+				t.Fatalf("History: %d rows, %v", len(got), err)
+			}
+		})
+	}
+}
