@@ -18,6 +18,9 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 		if s.Journalled {
 			return fmt.Errorf("%w: %s must run outside a transaction (-- ratchet:no-transaction); run without --atomic", ErrNotAtomic, s.Script.Path)
 		}
+		if s.Recovering {
+			return fmt.Errorf("%w: version %d stopped part way; resume or retry it without --atomic", ErrNotAtomic, s.Version)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -39,7 +40,7 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	start := m.cfg.now()
 	n, err := m.runJournalled(ctx, conn, step, j)
 	if err != nil {
-		return nil, m.stopped(ctx, conn, step, j, err)
+		return nil, m.stopped(ctx, conn, step, j, n, err)
 	}
 	var applied *AppliedVersion
 	err = inTx(ctx, conn, func(tx *sql.Tx) error {
@@ -129,11 +130,12 @@ func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step,
 // gone (the driver drops it to cancel a statement; the server restarted), on a new one. An
 // interruption is recorded without a message: the journal then says the version "was
 // interrupted", not that its script failed.
-func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, err error) error {
+// ran is the number of statements this attempt ran and kept (skipped ones do not count).
+func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, ran int, err error) error {
 	line, msg := 0, ""
 	var se *ScriptError
 	if errors.As(err, &se) {
-		if j.Done() == 0 && !se.ConnectionLost && !step.Recovering {
+		if ran == 0 && step.Script.Kind == repository.SQL && !se.ConnectionLost && !step.Recovering {
 			// The first statement of a fresh attempt failed: nothing of the version is
 			// applied, so it failed as a transactional version does, and the next run may
 			// simply try it again.
@@ -158,5 +160,10 @@ func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, step Step, j *ve
 	if ferr != nil && !connectionLost(ferr) {
 		err = errors.Join(err, ferr)
 	}
-	return contextError(ctx, err)
+	if ctx.Err() != nil {
+		// Not contextError: what ran of this version could not be rolled back.
+		return fmt.Errorf("interrupted: version %d stopped after statement %d of %d, which stay applied; run `db sync --resume` or `db sync --retry`: %w",
+			step.Version, j.Done(), j.Total, ctx.Err())
+	}
+	return err
 }

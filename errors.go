@@ -30,7 +30,29 @@ var (
 	ErrNoScript = errors.New("no runnable script")
 	// ErrNotAtomic: an atomic upgrade was asked for where versions cannot share one transaction.
 	ErrNotAtomic = errors.New("cannot apply the versions in one transaction")
+	// ErrOutOfOrder: the repository has versions below the current one that were never
+	// applied (added after later versions were).
+	ErrOutOfOrder = errors.New("versions out of order")
 )
+
+// OutOfOrderError reports versions below the database's current version that its history
+// says were never applied: ratchet applies versions in order only.
+type OutOfOrderError struct {
+	Versions []int
+	Current  int
+}
+
+func (e *OutOfOrderError) Error() string {
+	vs := make([]string, len(e.Versions))
+	for i, v := range e.Versions {
+		vs[i] = fmt.Sprint(v)
+	}
+	return fmt.Sprintf("version(s) %s are below the current version %d but were never applied (added after later versions?); versions run in order only: renumber them above %d",
+		strings.Join(vs, ", "), e.Current, e.Current)
+}
+
+// Unwrap returns [ErrOutOfOrder].
+func (e *OutOfOrderError) Unwrap() error { return ErrOutOfOrder }
 
 // NotControlledError reports a database that has tables but is not under version control for
 // this repository, so ratchet cannot tell which version its schema is at.

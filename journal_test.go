@@ -194,3 +194,32 @@ func TestSanityCheck(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveredVersionThatNowRunsInOneTransaction: a no-transaction version stops part way;
+// its script is then fixed and loses the marker. --retry runs it in the journalled path
+// still, and its completion clears the journal.
+func TestRecoveredVersionThatNowRunsInOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	broken := "-- ratchet:no-transaction\nCREATE TABLE t1 (id INTEGER);\nINSERT INTO nope VALUES (1);"
+	if _, err := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": broken})).Upgrade(ctx, ratchet.Latest); err == nil {
+		t.Fatal("the broken script succeeded")
+	}
+	if _, err := tdb.DB.Exec("DROP TABLE t1"); err != nil {
+		t.Fatal(err)
+	}
+	fixed := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);\nINSERT INTO t1 VALUES (1);"}))
+	if _, err := fixed.Upgrade(ctx, ratchet.Latest, ratchet.Atomic(), ratchet.Retry()); !errors.Is(err, ratchet.ErrNotAtomic) {
+		t.Fatalf("--atomic --retry = %v, want ErrNotAtomic", err)
+	}
+	if res, err := fixed.Upgrade(ctx, ratchet.Latest, ratchet.Retry()); err != nil || res.End != 1 {
+		t.Fatalf("retry = %+v, %v", res, err)
+	}
+	if res, err := fixed.Upgrade(ctx, ratchet.Latest); err != nil || len(res.Applied) != 0 {
+		t.Fatalf("after the retry: %+v, %v; want nothing to do and no stopped version", res, err)
+	}
+	st, err := fixed.Status(ctx)
+	if err != nil || st.Stopped() != nil || st.Versions[0].State != ratchet.Applied {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
@@ -55,7 +57,22 @@ func (m *Migrator) Plan(ctx context.Context, target int, opts ...UpgradeOption) 
 	if err := st.controllable(); err != nil {
 		return nil, err
 	}
+	if err := m.checkOrder(ctx, m.db, st); err != nil {
+		return nil, err
+	}
 	return m.plan(st, target, upgradeSettings(opts))
+}
+
+// checkOrder refuses a database whose history lacks versions below its current one.
+func (m *Migrator) checkOrder(ctx context.Context, q versiontable.Querier, st state) error {
+	missing, err := m.unapplied(ctx, q, st)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return &OutOfOrderError{Versions: missing, Current: st.version}
+	}
+	return nil
 }
 
 // PlanFrom works out the steps from version current to target without reading the database,
@@ -81,6 +98,9 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 	p := &Plan{Current: st.version, Controlled: st.controlled, Target: target}
 	if target < st.version {
 		return nil, &DowngradeError{Current: st.version, Target: target, Latest: latest}
+	}
+	if m.dialect.MaxVersion > 0 && target > m.dialect.MaxVersion {
+		return nil, m.tooLarge(target)
 	}
 	if target > st.version && !m.repo.Has(target) {
 		return nil, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
@@ -163,10 +183,22 @@ func (m *Migrator) step(from, v int) (Step, error) {
 		if err != nil {
 			return Step{}, splitError(v, s.Path, err)
 		}
+		for _, st := range stmts {
+			if !sqlsplit.IsTransactionControl(st.Text) && sqlsplit.ControlsTransaction(st.Text) {
+				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text,
+					Err: fmt.Errorf("%q would end the transaction version %d runs in; remove it: ratchet commits each version itself", firstLine(st.Text), v)}
+			}
+		}
 		step.Statements = stmts
 		step.Journalled = step.Journalled || sqlsplit.NoTransaction(s.SQL)
 	}
 	return step, nil
+}
+
+// firstLine returns the first line of a statement, for messages.
+func firstLine(text string) string {
+	line, _, _ := strings.Cut(text, "\n")
+	return strings.TrimSpace(line)
 }
 
 // splitError turns a splitter error into a ScriptError that reads "file:line: reason".

@@ -198,6 +198,8 @@ func (m *Migrator) checkVersion(v int) error {
 	switch {
 	case v < 0:
 		return &InvalidVersionError{Version: v}
+	case m.dialect.MaxVersion > 0 && v > m.dialect.MaxVersion:
+		return m.tooLarge(v)
 	case v == 0 || m.repo.Has(v):
 		return nil
 	default:
@@ -232,6 +234,12 @@ func (m *Migrator) session(ctx context.Context) (conn *sql.Conn, release func(),
 		l.Release(context.WithoutCancel(ctx))
 		conn.Close()
 	}, nil
+}
+
+// tooLarge reports a version the version table cannot hold on this dialect.
+func (m *Migrator) tooLarge(v int) error {
+	return fmt.Errorf("%w: version %d does not fit the version table's INTEGER column on %s (at most %d); timestamp-numbered repositories need SQLite",
+		ErrInvalidVersion, v, m.dialect.Name, m.dialect.MaxVersion)
 }
 
 // busy turns a database's "gave up waiting for another writer" error into the same

@@ -388,3 +388,94 @@ func TestConcurrentUpgrades(t *testing.T) {
 		}
 	})
 }
+
+// TestTransactionStatementsRefused: a script that would end the version's transaction is
+// refused before anything runs.
+func TestTransactionStatementsRefused(t *testing.T) {
+	for _, script := range []string{
+		"CREATE TABLE g (id INTEGER);\nROLLBACK;\nCREATE TABLE h (id INTEGER);",
+		"CREATE TABLE g (id INTEGER);\nCOMMIT AND CHAIN;\nCREATE TABLE h (id INTEGER);",
+		"CREATE TABLE g (id INTEGER);\nSTART TRANSACTION;\nCREATE TABLE h (id INTEGER);",
+	} {
+		tdb := testdb.New(t, "sqlite")
+		_, err := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": script})).Upgrade(context.Background(), ratchet.Latest)
+		if err == nil || !strings.HasPrefix(err.Error(), "versions/001_a_default_upgrade.sql:2: ") || !strings.Contains(err.Error(), "would end the transaction") {
+			t.Errorf("script %q: err = %v", script, err)
+		}
+		if got := tables(t, tdb); got != "" {
+			t.Errorf("script %q: tables %s after the refusal", script, got)
+		}
+	}
+}
+
+// TestOutOfOrderVersionRefused: a version added below the current one after later versions
+// ran is reported, not silently skipped.
+func TestOutOfOrderVersionRefused(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	files := map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE a (id INTEGER);",
+		"003_c_default_upgrade.sql": "CREATE TABLE c (id INTEGER);",
+	}
+	cfg := "[db_settings]\nrepository_id=test_repo\nuse_timestamp_numbering=True\n"
+	load := func() *repository.Repository {
+		fsys := fstest.MapFS{"migrate.cfg": {Data: []byte(cfg)}}
+		for name, text := range files {
+			fsys["versions/"+name] = &fstest.MapFile{Data: []byte(text)}
+		}
+		repo, err := repository.Load(fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return repo
+	}
+	if _, err := newMigrator(t, tdb, load()).Upgrade(ctx, ratchet.Latest); err != nil {
+		t.Fatal(err)
+	}
+	files["002_b_default_upgrade.sql"] = "CREATE TABLE b (id INTEGER);"
+	m := newMigrator(t, tdb, load())
+	_, err := m.Upgrade(ctx, ratchet.Latest)
+	var oe *ratchet.OutOfOrderError
+	if !errors.As(err, &oe) || len(oe.Versions) != 1 || oe.Versions[0] != 2 || oe.Current != 3 {
+		t.Fatalf("err = %v, want version 2 reported out of order", err)
+	}
+	st, err := m.Status(ctx)
+	if err != nil || st.Versions[1].State != ratchet.Unapplied || len(st.Drifted()) != 1 {
+		t.Fatalf("status = %+v, %v; want version 2 unapplied", st, err)
+	}
+}
+
+// TestNullVersionUpgrades: the legacy schema allows a NULL version, which reads as 0.
+func TestNullVersionUpgrades(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	for _, stmt := range []string{
+		tdb.Dialect.CreateVersionTable("migrate_version"),
+		"INSERT INTO migrate_version VALUES ('test_repo', 'repo', NULL)",
+	} {
+		if _, err := tdb.DB.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := newMigrator(t, tdb, newRepo(t, threeVersions)).Upgrade(ctx, ratchet.Latest)
+	if err != nil || res.End != 3 {
+		t.Fatalf("upgrade from a NULL version = %+v, %v", res, err)
+	}
+}
+
+// TestTimestampVersionsNeedSQLite: the version table's INTEGER is 32 bits on the servers.
+func TestTimestampVersionsNeedSQLite(t *testing.T) {
+	for _, name := range []string{"postgresql", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			repo := newRepo(t, map[string]string{"20240101000000_a_default_upgrade.sql": "CREATE TABLE a (id INTEGER);"})
+			_, err := newMigrator(t, tdb, repo).Upgrade(context.Background(), ratchet.Latest)
+			if !errors.Is(err, ratchet.ErrInvalidVersion) || !strings.Contains(err.Error(), "does not fit") {
+				t.Fatalf("err = %v", err)
+			}
+			if got := tables(t, tdb); got != "" {
+				t.Errorf("tables %s after the refusal", got)
+			}
+		})
+	}
+}

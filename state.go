@@ -73,3 +73,27 @@ func (st state) controllable() error {
 	}
 	return e
 }
+
+// unapplied returns, for a timestamp-numbered repository, its versions at or below
+// st.version that the history says were never applied, counting from the first version the
+// history knows (earlier ones may have been applied by the legacy tool, which keeps no
+// history). Timestamps let branches merge a version below one already applied; sequential
+// numbers do not, and there a version missing from the history was applied by another tool.
+func (m *Migrator) unapplied(ctx context.Context, q versiontable.Querier, st state) ([]int, error) {
+	if !st.hasHistory || !m.repo.UseTimestampNumbering() {
+		return nil, nil
+	}
+	applied, err := m.table.AppliedVersions(ctx, q)
+	if err != nil || len(applied) == 0 {
+		return nil, err
+	}
+	var missing []int
+	for _, v := range m.repo.Versions() {
+		if v > applied[0] && v <= st.version {
+			if _, found := slices.BinarySearch(applied, v); !found {
+				missing = append(missing, v)
+			}
+		}
+	}
+	return missing, nil
+}

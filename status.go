@@ -17,6 +17,9 @@ const (
 	Modified State = "modified" // applied, but the script changed since
 	Missing  State = "missing"  // applied, but the script is no longer in the repository
 	Stopped  State = "stopped"  // stopped part way; needs --resume or --retry (see [Resume])
+	// Unapplied: below the current version, but the history says it never ran (added out of
+	// order).
+	Unapplied State = "unapplied"
 )
 
 // Status is the state of every version of the repository in the database.
@@ -64,11 +67,12 @@ func (s *Status) Stopped() *VersionStatus {
 	return nil
 }
 
-// Drifted returns the applied versions whose script was modified or is missing.
+// Drifted returns the versions whose state contradicts the history: applied scripts modified
+// or missing, and versions below the current one that never ran.
 func (s *Status) Drifted() []VersionStatus {
 	var out []VersionStatus
 	for _, v := range s.Versions {
-		if v.State == Modified || v.State == Missing {
+		if v.State == Modified || v.State == Missing || v.State == Unapplied {
 			out = append(out, v)
 		}
 	}
@@ -95,6 +99,10 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 			recorded[e.Version] = VersionStatus{Script: e.Script, AppliedAt: e.AppliedAt, AppliedChecksum: e.Checksum}
 		}
 	}
+	missing, err := m.unapplied(ctx, m.db, st)
+	if err != nil {
+		return nil, err
+	}
 	out := &Status{Controlled: st.controlled, Version: st.version, Latest: m.repo.Latest()}
 	seen := map[int]bool{}
 	for _, v := range m.repo.Versions() {
@@ -117,6 +125,8 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 			vs = VersionStatus{Version: v, State: Stopped, Script: vs.Script, Checksum: vs.Checksum, Detail: e.Error()}
 		case v > st.version:
 			vs = VersionStatus{Version: v, State: Pending, Script: vs.Script, Checksum: vs.Checksum}
+		case slices.Contains(missing, v):
+			vs = VersionStatus{Version: v, State: Unapplied, Script: vs.Script, Checksum: vs.Checksum}
 		case vs.Checksum == "":
 			vs.State = Missing
 		case vs.AppliedChecksum != "" && vs.AppliedChecksum != vs.Checksum:

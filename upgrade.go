@@ -62,6 +62,9 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if err := st.controllable(); err != nil {
 		return nil, err
 	}
+	if err := m.checkOrder(ctx, conn, st); err != nil {
+		return nil, err
+	}
 	plan, err := m.plan(st, target, uc)
 	if err != nil {
 		return nil, err
@@ -118,7 +121,9 @@ func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, plan *Plan) (*Resu
 	}
 	for _, step := range plan.Steps {
 		apply := m.applyStep
-		if step.Journalled {
+		if step.Journalled || step.Recovering {
+			// A resumed or retried version continues its journal, which its completion
+			// removes, even if its script would now run in one transaction.
 			apply = m.applyJournalled
 		}
 		applied, err := apply(ctx, conn, step)
@@ -269,6 +274,10 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step, mode ru
 			continue
 		}
 		run = append(run, st)
+	}
+	if len(run) == 0 && mode != locating {
+		m.emit(Event{Kind: Warning, Version: step.Version, Script: s.Path,
+			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", s.Path, step.Version)})
 	}
 	if mode == batched && m.dialect.MultiStatementExec && len(run) > 1 {
 		texts := make([]string, len(run))

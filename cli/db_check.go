@@ -36,6 +36,8 @@ or a version stopped part way and needs db sync --resume or --retry.`,
 					lines = append(lines, fmt.Sprintf("  version %d %s: %s (applied %s, now %s)", v.Version, v.State, v.Script, orUnknown(v.AppliedChecksum), orUnknown(v.Checksum)))
 				}
 				text = strings.Join(lines, "\n")
+			case st.Version > st.Latest:
+				code, text = ExitFailed, fmt.Sprintf("database is at version %d, ahead of the repository's latest version %d (an older release of the repository?)", st.Version, st.Latest)
 			case st.Pending() > 0:
 				code = ExitPending
 				text = fmt.Sprintf("database is at version %d, %d version(s) pending up to %d: run %s db sync", st.Version, st.Pending(), st.Latest, g.app.name)

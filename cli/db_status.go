@@ -60,7 +60,7 @@ func statusText(s *session, st *ratchet.Status) string {
 	}
 	tw.Flush()
 	if v := st.Stopped(); v != nil {
-		fmt.Fprintf(&b, "%s\n", v.Detail)
+		fmt.Fprintf(&b, "%s\n", oneLine(v.Detail))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -197,7 +197,8 @@ func (g *globals) progress(s *settings) func(ratchet.Event) {
 }
 
 func upgradeText(res *ratchet.Result) string {
-	if len(res.Applied) == 0 && res.Start == res.End {
+	if len(res.Applied) == 0 {
+		// Nothing to do, or another process did it meanwhile.
 		return fmt.Sprintf("database is up to date at version %d", res.End)
 	}
 	return fmt.Sprintf("database upgraded from version %d to %d", res.Start, res.End)

@@ -56,7 +56,8 @@ func exitCode(ctx context.Context, err error) int {
 		errors.Is(err, ratchet.ErrVersionNotFound),
 		errors.Is(err, ratchet.ErrInvalidVersion),
 		errors.Is(err, ratchet.ErrNoScript),
-		errors.Is(err, ratchet.ErrNotAtomic):
+		errors.Is(err, ratchet.ErrNotAtomic),
+		errors.Is(err, ratchet.ErrOutOfOrder):
 		return ExitUsage
 	default:
 		return ExitFailed

@@ -49,6 +49,10 @@ type Dialect struct {
 	// utf8: the legacy tool refused to migrate MySQL databases with such tables.
 	SanityCheck string
 
+	// MaxVersion is the largest version the version table's INTEGER column holds (0: no
+	// limit below int64). Timestamp-numbered versions need SQLite's 64-bit integers.
+	MaxVersion int
+
 	// BusyCode is the error code of a statement that gave up waiting for another writer
 	// (SQLite's SQLITE_BUSY, after the busy timeout); "" when the Lock covers it.
 	BusyCode string

@@ -1,6 +1,10 @@
 package dialect
 
-import "github.com/ratchetdb/ratchet/sqlsplit"
+import (
+	"math"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
+)
 
 // MySQL is MySQL and MariaDB through go-sql-driver/mysql (driver name "mysql"). DDL commits
 // implicitly, so a version cannot be rolled back as a whole.
@@ -13,6 +17,7 @@ var MySQL = &Dialect{
 		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
 		"SELECT": true, "WITH": true, "DO": true,
 	},
+	MaxVersion: math.MaxInt32, // INTEGER is 32 bits here
 	IdentQuote: '`',
 	ListTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'

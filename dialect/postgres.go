@@ -1,6 +1,10 @@
 package dialect
 
-import "github.com/ratchetdb/ratchet/sqlsplit"
+import (
+	"math"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
+)
 
 // Postgres is PostgreSQL through pgx's database/sql adapter (driver name "pgx"). DDL is
 // transactional, so every version is applied atomically with its bookkeeping.
@@ -12,6 +16,7 @@ var Postgres = &Dialect{
 	// exec both run several statements.
 	MultiStatementExec: true,
 	NumberedParams:     true,
+	MaxVersion:         math.MaxInt32, // INTEGER is 32 bits here
 	IdentQuote:         '"',
 	ListTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'

@@ -133,3 +133,30 @@ func Keyword(stmt string) string {
 	}
 	return ""
 }
+
+// ControlsTransaction reports whether stmt starts, ends or chains a transaction in a way
+// IsTransactionControl does not cover — ROLLBACK, COMMIT AND CHAIN, START TRANSACTION, a
+// multi-line BEGIN, ABORT — and so would break the transaction ratchet runs a version in.
+// ROLLBACK TO a savepoint, and SAVEPOINT itself, stay inside it.
+func ControlsTransaction(stmt string) bool {
+	switch Keyword(stmt) {
+	case "COMMIT", "END", "ABORT", "BEGIN":
+		return true
+	case "START":
+		return hasWord(stmt, "TRANSACTION")
+	case "ROLLBACK":
+		return !hasWord(stmt, "TO")
+	}
+	return false
+}
+
+// hasWord reports whether one of stmt's blank-separated words is word, ignoring case and a
+// trailing semicolon.
+func hasWord(stmt, word string) bool {
+	for _, f := range strings.Fields(stmt) {
+		if strings.EqualFold(strings.TrimRight(f, ";"), word) {
+			return true
+		}
+	}
+	return false
+}

@@ -90,3 +90,26 @@ func TestKeyword(t *testing.T) {
 		}
 	}
 }
+
+func TestControlsTransaction(t *testing.T) {
+	tests := map[string]bool{
+		"ROLLBACK":                            true,
+		"rollback work":                       true,
+		"ROLLBACK TO SAVEPOINT a":             false,
+		"ROLLBACK WORK TO a":                  false,
+		"COMMIT AND CHAIN":                    true,
+		"START TRANSACTION":                   true,
+		"start transaction read only":         true,
+		"START SLAVE":                         false,
+		"BEGIN\nISOLATION LEVEL SERIALIZABLE": true,
+		"ABORT":                               true,
+		"SAVEPOINT a":                         false,
+		"CREATE TABLE rollback_log (id int)":  false,
+		"INSERT INTO t VALUES ('COMMIT')":     false,
+	}
+	for stmt, want := range tests {
+		if got := ControlsTransaction(stmt); got != want {
+			t.Errorf("ControlsTransaction(%q) = %v, want %v", stmt, got, want)
+		}
+	}
+}

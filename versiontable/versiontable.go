@@ -112,8 +112,9 @@ func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version i
 // conditional on the old version and must touch exactly one row; otherwise it returns
 // [ErrConcurrentUpdate] and the caller must roll back.
 func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
+	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
 	query := "UPDATE " + t.d.Ident(t.name) + " SET version = " + t.d.Param(1) +
-		" WHERE repository_id = " + t.d.Param(2) + " AND version = " + t.d.Param(3)
+		" WHERE repository_id = " + t.d.Param(2) + " AND COALESCE(version, 0) = " + t.d.Param(3)
 	res, err := q.ExecContext(ctx, query, to, t.repoID, from)
 	if err != nil {
 		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
@@ -218,4 +219,24 @@ func (t *Table) History(ctx context.Context, q Querier) ([]Entry, error) {
 		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
 	}
 	return out, nil
+}
+
+// AppliedVersions returns the versions the history table records for the repository,
+// ascending, each once.
+func (t *Table) AppliedVersions(ctx context.Context, q Querier) ([]int, error) {
+	query := "SELECT DISTINCT version FROM " + t.d.Ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY version"
+	rows, err := q.QueryContext(ctx, query, t.repoID)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
