@@ -773,22 +773,9 @@ CREATE CONSTRAINT TRIGGER ledger_slow_commit AFTER INSERT ON ledger
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() })
 	// Kill once the server is committing version 2.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var n int
-		err := c.tdb.DB.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query ILIKE 'commit%'").Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("version 2 was not seen committing within 20 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query ILIKE 'commit%'")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -844,22 +831,8 @@ func TestCrashResumeRestartsJournalAtomically(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var n int
-		err := c.tdb.DB.QueryRow("SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE '% ratchet_journal%' AND id <> CONNECTION_ID()").Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("db sync --resume was not seen waiting for the journal row within 20 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, c.tdb.DB, "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE '% ratchet_journal%' AND id <> CONNECTION_ID()")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

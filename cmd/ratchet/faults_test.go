@@ -478,7 +478,7 @@ func ints(t *testing.T, db *sql.DB, query string, args ...any) []int {
 // waitFor polls a count query until it returns a positive number, for up to 10 s.
 func waitFor(t *testing.T, db *sql.DB, query string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var n int
 		if err := db.QueryRow(query).Scan(&n); err != nil {
@@ -488,9 +488,9 @@ func waitFor(t *testing.T, db *sql.DB, query string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still 0 after 10s: %s", query)
+			t.Fatalf("still 0 after 20s: %s", query)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
