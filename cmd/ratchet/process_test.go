@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -98,7 +97,7 @@ func TestInterruptRollsBack(t *testing.T) {
 	})
 	db := "sqlite:///" + filepath.Join(t.TempDir(), "app.db")
 	cmd := exec.Command(ratchetBin, "--repository", repo, "--database", db, "db", "sync")
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr crashBuffer // read while the process writes
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
