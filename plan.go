@@ -50,29 +50,28 @@ func (m *Migrator) Plan(ctx context.Context, target int, opts ...UpgradeOption) 
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
-	st, err := m.readState(ctx, m.db)
+	st, err := m.plannableState(ctx, m.db)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.controllable(); err != nil {
-		return nil, err
-	}
-	if err := m.checkOrder(ctx, m.db, st); err != nil {
 		return nil, err
 	}
 	return m.plan(st, target, upgradeSettings(opts))
 }
 
-// checkOrder refuses a database whose history lacks versions below its current one.
-func (m *Migrator) checkOrder(ctx context.Context, q versiontable.Querier, st state) error {
+// plannableState reads the state an upgrade starts from, refusing a database that is not
+// under version control or whose history lacks versions below its current one.
+func (m *Migrator) plannableState(ctx context.Context, q versiontable.Querier) (state, error) {
+	st, err := m.controlledState(ctx, q)
+	if err != nil {
+		return st, err
+	}
 	missing, err := m.unapplied(ctx, q, st)
 	if err != nil {
-		return err
+		return st, err
 	}
 	if len(missing) > 0 {
-		return &OutOfOrderError{Versions: missing, Current: st.version}
+		return st, &OutOfOrderError{Versions: missing, Current: st.version}
 	}
-	return nil
+	return st, nil
 }
 
 // PlanFrom works out the steps from version current to target without reading the database,

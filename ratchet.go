@@ -157,11 +157,8 @@ func (m *Migrator) Repository() *repository.Repository { return m.repo }
 // 0; nothing is written. A database with other tables and no row for the repository gives a
 // [*NotControlledError].
 func (m *Migrator) Version(ctx context.Context) (int, error) {
-	st, err := m.readState(ctx, m.db)
+	st, err := m.controlledState(ctx, m.db)
 	if err != nil {
-		return 0, err
-	}
-	if err := st.controllable(); err != nil {
 		return 0, err
 	}
 	return st.version, nil

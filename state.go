@@ -74,26 +74,45 @@ func (st state) controllable() error {
 	return e
 }
 
+// controlledState reads the state of a database ratchet may work on: see
+// [state.controllable].
+func (m *Migrator) controlledState(ctx context.Context, q versiontable.Querier) (state, error) {
+	st, err := m.readState(ctx, q)
+	if err != nil {
+		return st, err
+	}
+	return st, st.controllable()
+}
+
 // unapplied returns, for a timestamp-numbered repository, its versions at or below
-// st.version that the history says were never applied, counting from the first version the
-// history knows (earlier ones may have been applied by the legacy tool, which keeps no
-// history). Timestamps let branches merge a version below one already applied; sequential
-// numbers do not, and there a version missing from the history was applied by another tool.
+// st.version that the history says were never applied (see outOfOrder).
 func (m *Migrator) unapplied(ctx context.Context, q versiontable.Querier, st state) ([]int, error) {
 	if !st.hasHistory || !m.repo.UseTimestampNumbering() {
 		return nil, nil
 	}
 	applied, err := m.table.AppliedVersions(ctx, q)
-	if err != nil || len(applied) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	return m.outOfOrder(applied, st.version), nil
+}
+
+// outOfOrder returns the repository's versions at or below current that are missing from
+// applied (ascending), counting from the first version the history knows: earlier ones may
+// have been applied by the legacy tool, which keeps no history. Only timestamp numbering
+// lets branches merge a version below one already applied; with sequential numbers a version
+// missing from the history was applied by another tool, so nothing is reported.
+func (m *Migrator) outOfOrder(applied []int, current int) []int {
+	if len(applied) == 0 || !m.repo.UseTimestampNumbering() {
+		return nil
 	}
 	var missing []int
 	for _, v := range m.repo.Versions() {
-		if v > applied[0] && v <= st.version {
+		if v > applied[0] && v <= current {
 			if _, found := slices.BinarySearch(applied, v); !found {
 				missing = append(missing, v)
 			}
 		}
 	}
-	return missing, nil
+	return missing
 }

@@ -3,6 +3,7 @@ package ratchet
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 )
@@ -81,11 +82,8 @@ func (s *Status) Drifted() []VersionStatus {
 
 // Status reports every version: applied, pending, modified or missing. It writes nothing.
 func (m *Migrator) Status(ctx context.Context) (*Status, error) {
-	st, err := m.readState(ctx, m.db)
+	st, err := m.controlledState(ctx, m.db)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.controllable(); err != nil {
 		return nil, err
 	}
 	// The latest history entry per version is the one that counts.
@@ -99,10 +97,8 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 			recorded[e.Version] = VersionStatus{Script: e.Script, AppliedAt: e.AppliedAt, AppliedChecksum: e.Checksum}
 		}
 	}
-	missing, err := m.unapplied(ctx, m.db, st)
-	if err != nil {
-		return nil, err
-	}
+	applied := slices.Sorted(maps.Keys(recorded))
+	missing := m.outOfOrder(applied, st.version)
 	out := &Status{Controlled: st.controlled, Version: st.version, Latest: m.repo.Latest()}
 	seen := map[int]bool{}
 	for _, v := range m.repo.Versions() {

@@ -55,14 +55,8 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 		return nil, err
 	}
 	defer release()
-	st, err := m.readState(ctx, conn)
+	st, err := m.plannableState(ctx, conn)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.controllable(); err != nil {
-		return nil, err
-	}
-	if err := m.checkOrder(ctx, conn, st); err != nil {
 		return nil, err
 	}
 	plan, err := m.plan(st, target, uc)

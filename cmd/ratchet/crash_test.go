@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -606,24 +605,6 @@ func (c *crashTest) finish(resume bool) {
 	}
 }
 
-// crashBuffer is a bytes.Buffer safe to read while a process writes to it.
-type crashBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *crashBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *crashBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestCrashInterruptServer sends SIGINT while a version sleeps on the server. ratchet must
 // exit 130. On PostgreSQL the version rolls back; on MySQL/MariaDB, whose DDL commits, the
 // journal records it as interrupted after its committed CREATE TABLE, a plain `db sync`
@@ -638,18 +619,8 @@ func TestCrashInterruptServer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := &crashTest{t: t, name: name, repo: repo, tdb: testdb.New(t, name)}
-			cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
-			var stdout, stderr crashBuffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Interrupt version 2 once version 1 is reported applied.
-			deadline := time.Now().Add(20 * time.Second)
-			for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			time.Sleep(300 * time.Millisecond)
+			// Signal version 2 once version 1 is reported applied.
+			cmd, stdout, stderr := startPastFirstVersion(t, c.args("db", "sync")...)
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
@@ -711,17 +682,8 @@ func TestCrashReadOnlyAfterKill(t *testing.T) {
 			"INSERT INTO slow WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT x FROM c;",
 	})
 	c := &crashTest{t: t, name: "sqlite", repo: repo, tdb: testdb.New(t, "sqlite")}
-	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
-	var stdout, stderr crashBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	// Signal version 2 once version 1 is reported applied.
+	cmd, stdout, stderr := startPastFirstVersion(t, c.args("db", "sync")...)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -96,18 +96,8 @@ func TestInterruptRollsBack(t *testing.T) {
 			"INSERT INTO slow WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT x FROM c;",
 	})
 	db := "sqlite:///" + filepath.Join(t.TempDir(), "app.db")
-	cmd := exec.Command(ratchetBin, "--repository", repo, "--database", db, "db", "sync")
-	var stdout, stderr crashBuffer // read while the process writes
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until version 1 is reported applied, then interrupt version 2.
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	// Interrupt version 2 once version 1 is reported applied.
+	cmd, stdout, stderr := startPastFirstVersion(t, "--repository", repo, "--database", db, "db", "sync")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ratchetdb/ratchet/internal/dburl"
 )
@@ -71,4 +73,41 @@ func ratchet(t *testing.T, args ...string) (int, string, string) {
 func runRatchet(t *testing.T, args ...string) cmdResult {
 	t.Helper()
 	return runIn(t, "", append([]string{ratchetBin}, args...)...)
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startPastFirstVersion starts the binary and returns once it has reported version 1 applied,
+// and a little more, so that version 2 is running: for tests that signal it mid-version.
+// Its output can be read while it runs.
+func startPastFirstVersion(t *testing.T, args ...string) (cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
+	t.Helper()
+	cmd = exec.Command(ratchetBin, args...)
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return cmd, stdout, stderr
 }
