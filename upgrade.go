@@ -45,7 +45,7 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 	return res, m.busy(err)
 }
 
-func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption) (*Result, error) {
+func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption) (res *Result, err error) {
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
@@ -77,7 +77,18 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if uc.atomic {
 		apply = m.applyAtomic
 	}
-	res, err := apply(ctx, conn, plan)
+	if m.dialect.Name == dialect.SQLite.Name {
+		restore, err := holdSQLiteFile(ctx, conn)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if restoreErr := restore(context.WithoutCancel(ctx)); restoreErr != nil && err == nil {
+				err = restoreErr
+			}
+		}()
+	}
+	res, err = apply(ctx, conn, plan)
 	if err != nil {
 		return res, err
 	}
@@ -168,7 +179,7 @@ func (m *Migrator) applyStep(ctx context.Context, conn *sql.Conn, step Step) (*A
 func (m *Migrator) applyStepMode(ctx context.Context, conn *sql.Conn, step Step, mode runMode) (*AppliedVersion, error) {
 	var applied *AppliedVersion
 	err := inTx(ctx, conn, func(tx *sql.Tx) error {
-		if skip, err := m.checkCurrent(ctx, tx, step); err != nil || skip {
+		if skip, err := m.claim(ctx, tx, step); err != nil || skip {
 			return err
 		}
 		m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
@@ -177,7 +188,7 @@ func (m *Migrator) applyStepMode(ctx context.Context, conn *sql.Conn, step Step,
 		if err != nil {
 			return err
 		}
-		applied, err = m.finish(ctx, tx, step, start, n)
+		applied, err = m.record(ctx, tx, step, start, n)
 		return err
 	})
 	if err != nil {
@@ -202,12 +213,32 @@ func (m *Migrator) checkCurrent(ctx context.Context, q versiontable.Querier, ste
 	return false, nil
 }
 
+// claim moves the version to the step's in the step's transaction, before its script runs:
+// one statement both proves that no other process moved the version and holds the version
+// row until the commit. When the row had moved, skip is true if another process applied the
+// step meanwhile; otherwise the version changed under the run and that is an error.
+func (m *Migrator) claim(ctx context.Context, tx *sql.Tx, step Step) (skip bool, err error) {
+	err = m.table.Advance(ctx, tx, step.From, step.Version)
+	if !errors.Is(err, versiontable.ErrConcurrentUpdate) {
+		return false, err
+	}
+	if skip, curErr := m.checkCurrent(ctx, tx, step); curErr != nil || skip {
+		return skip, curErr
+	}
+	return false, err
+}
+
 // finish records an applied step: the conditional version update and the history row.
 func (m *Migrator) finish(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
-	e := m.entry(step, start, n)
 	if err := m.table.Advance(ctx, q, step.From, step.Version); err != nil {
 		return nil, err
 	}
+	return m.record(ctx, q, step, start, n)
+}
+
+// record writes an applied step's history row.
+func (m *Migrator) record(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
+	e := m.entry(step, start, n)
 	if err := m.table.Record(ctx, q, e); err != nil {
 		return nil, err
 	}
