@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/versiontable"
 )
 
@@ -25,12 +27,15 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 	return nil
 }
 
+// maxBatchSize bounds the SQL text sent in one round trip by an atomic upgrade.
+const maxBatchSize = 1 << 20
+
 // applyAtomic stamps an empty database and applies every step in one transaction, with each
 // step's version update and history row. A failure rolls everything back, stamp included.
 func (m *Migrator) applyAtomic(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
 	res, err := m.applyAtomicMode(ctx, conn, plan, batched)
-	var batch *errBatchFailed
-	if errors.As(err, &batch) {
+	var failed *errBatchFailed
+	if errors.As(err, &failed) {
 		res, err = m.applyAtomicMode(ctx, conn, plan, locating) // see applyStep
 	}
 	return res, err
@@ -63,6 +68,24 @@ func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Pl
 		// need no re-check each, and the bookkeeping is written once, at the end.
 		var entries []versiontable.Entry
 		from := st.version
+		var b batch
+		var waiting []int // the entries whose statements wait in b
+		flush := func() error {
+			if b.len() == 0 {
+				return nil
+			}
+			start := m.cfg.now()
+			if err := b.exec(ctx, tx); err != nil {
+				return err
+			}
+			// One round trip ran these versions: they share its time.
+			share := m.cfg.now().Sub(start) / time.Duration(len(waiting))
+			for _, i := range waiting {
+				entries[i].Duration = share
+			}
+			b, waiting = batch{}, nil
+			return nil
+		}
 		for _, step := range plan.Steps {
 			if step.Version <= st.version {
 				continue // applied meanwhile by another process
@@ -70,26 +93,48 @@ func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Pl
 			if len(entries) == 0 && step.From != st.version {
 				return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, st.version)
 			}
+			if mode == batched && step.Script.Kind == repository.SQL && m.multiStatementExec(ctx, tx) {
+				run := m.runnable(step, step.Statements, mode)
+				for _, s := range run {
+					b.add(&step, s)
+				}
+				entries = append(entries, m.entry(step, m.cfg.now(), len(run)))
+				steps = append(steps, step)
+				waiting = append(waiting, len(entries)-1)
+				if b.size() >= maxBatchSize {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
 			start := m.cfg.now()
 			n, err := m.runScript(ctx, tx, step, mode)
 			if err != nil {
 				return err
 			}
-			e := m.entry(step, start, n)
-			entries = append(entries, e)
-			applied = append(applied, AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration})
+			entries = append(entries, m.entry(step, start, n))
 			steps = append(steps, step)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		if len(entries) == 0 {
 			return nil
+		}
+		for _, e := range entries {
+			applied = append(applied, AppliedVersion{Version: e.Version, Script: e.Script, Statements: e.Statements, Duration: e.Duration})
 		}
 		if err := m.table.Advance(ctx, tx, from, entries[len(entries)-1].Version); err != nil {
 			return err
 		}
 		return m.table.RecordAll(ctx, tx, entries)
 	})
-	var batch *errBatchFailed
-	if errors.As(err, &batch) {
+	var failed *errBatchFailed
+	if errors.As(err, &failed) {
 		return nil, err
 	}
 	if err != nil {

@@ -102,27 +102,41 @@ func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step,
 		for end < len(stmts) && rollsBack(stmts[end]) {
 			end++
 		}
-		ran, mark := 0, len(j.Hashes)
-		err := inTx(ctx, conn, func(tx *sql.Tx) error {
-			for _, st := range stmts[i:end] {
-				if !m.skipTransactionControl(step, st) {
-					if err := m.exec(ctx, tx, step, st); err != nil {
-						return err
-					}
-					ran++
-				}
-				j.Hashes = append(j.Hashes, statementHash(st.Text))
-			}
-			return m.table.AdvanceJournal(ctx, tx, j)
-		})
+		ran, err := m.runGroup(ctx, conn, step, j, stmts[i:end], batched)
+		var failed *errBatchFailed
+		if errors.As(err, &failed) {
+			// Rolled back: run the group again statement by statement to report the failing
+			// statement's file:line (or to apply it, if only the batch failed).
+			ran, err = m.runGroup(ctx, conn, step, j, stmts[i:end], locating)
+		}
 		if err != nil {
-			j.Hashes = j.Hashes[:mark] // rolled back: none of the group is applied
 			return n, err
 		}
 		n += ran
 		i = end
 	}
 	return n, nil
+}
+
+// runGroup runs consecutive statements that the database can roll back in one transaction
+// that also records them in the journal: they are applied and journalled together or not at
+// all. It returns how many statements ran.
+func (m *Migrator) runGroup(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, group []sqlsplit.Statement, mode runMode) (ran int, err error) {
+	mark := len(j.Hashes)
+	err = inTx(ctx, conn, func(tx *sql.Tx) error {
+		var err error
+		if ran, err = m.runStatements(ctx, tx, step, group, mode); err != nil {
+			return err
+		}
+		for _, st := range group {
+			j.Hashes = append(j.Hashes, statementHash(st.Text))
+		}
+		return m.table.AdvanceJournal(ctx, tx, j)
+	})
+	if err != nil {
+		j.Hashes = j.Hashes[:mark] // rolled back: none of the group is applied
+	}
+	return ran, err
 }
 
 // stopped records in the journal why the version stopped, and returns the error to report.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"sync"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -28,6 +29,11 @@ type Migrator struct {
 	repo    *repository.Repository
 	table   *versiontable.Table
 	cfg     config
+
+	multi struct { // whether the pool's connections take several statements per Exec
+		sync.Mutex
+		known, ok bool
+	}
 }
 
 type config struct {

@@ -479,3 +479,31 @@ func TestTimestampVersionsNeedSQLite(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresErrorPositionNeedsNoRerun: on PostgreSQL a version goes to the server in one
+// round trip, and the server's error position names the failing statement, so the version is
+// not run again statement by statement to find it. nextval is not rolled back, so the
+// sequence counts the runs; atomic upgrades send several versions in one round trip.
+func TestPostgresErrorPositionNeedsNoRerun(t *testing.T) {
+	for _, opts := range [][]ratchet.UpgradeOption{nil, {ratchet.Atomic()}} {
+		t.Run(fmt.Sprintf("atomic=%v", opts != nil), func(t *testing.T) {
+			tdb := testdb.New(t, "postgresql")
+			if _, err := tdb.DB.Exec("CREATE SEQUENCE runs"); err != nil {
+				t.Fatal(err)
+			}
+			m := newMigrator(t, tdb, newRepo(t, map[string]string{
+				"001_a_default_upgrade.sql": "CREATE TABLE é (id INTEGER);",
+				"002_b_default_upgrade.sql": "-- ünïcode before the failure\nSELECT nextval('runs');\nINSERT INTO é (id)\n  VALUES ('x');\nSELECT 1;",
+			}))
+			_, err := m.Upgrade(context.Background(), ratchet.Latest, opts...)
+			var se *ratchet.ScriptError
+			if !errors.As(err, &se) || se.Version != 2 || se.Line != 3 || se.Code != "22P02" {
+				t.Fatalf("err = %v, want a *ScriptError for versions/002_b_default_upgrade.sql:3 (22P02)", err)
+			}
+			var runs int
+			if err := tdb.DB.QueryRow("SELECT last_value FROM runs").Scan(&runs); err != nil || runs != 1 {
+				t.Errorf("version 2 ran %d times, %v; want once", runs, err)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -167,8 +166,8 @@ func (m *Migrator) stampEmpty(ctx context.Context, conn *sql.Conn) (stamped bool
 // when another process applied the version first.
 func (m *Migrator) applyStep(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
 	applied, err := m.applyStepMode(ctx, conn, step, batched)
-	var batch *errBatchFailed
-	if errors.As(err, &batch) {
+	var failed *errBatchFailed
+	if errors.As(err, &failed) {
 		// Everything was rolled back: run the version again statement by statement, to
 		// report the failing statement's file:line (or to apply it, if only the batch failed).
 		applied, err = m.applyStepMode(ctx, conn, step, locating)
@@ -293,40 +292,67 @@ func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step, mode ru
 		}
 		return 0, nil
 	}
+	return m.runStatements(ctx, tx, step, step.Statements, mode)
+}
+
+// runnable returns the statements of a step to run: BEGIN/COMMIT lines are skipped with a
+// warning, given once (not again when locating), and a script with nothing left to run is
+// warned about.
+func (m *Migrator) runnable(step Step, stmts []sqlsplit.Statement, mode runMode) []sqlsplit.Statement {
 	var run []sqlsplit.Statement
-	for _, st := range step.Statements {
+	for _, st := range stmts {
 		if mode == locating && sqlsplit.IsTransactionControl(st.Text) || m.skipTransactionControl(step, st) {
 			continue
 		}
 		run = append(run, st)
 	}
-	if len(run) == 0 && mode != locating {
-		m.emit(Event{Kind: Warning, Version: step.Version, Script: s.Path,
-			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", s.Path, step.Version)})
+	if len(run) == 0 && len(stmts) == len(step.Statements) && mode != locating {
+		m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
+			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", step.Script.Path, step.Version)})
 	}
-	if mode == batched && m.dialect.MultiStatementExec && len(run) > 1 {
-		texts := make([]string, len(run))
-		for i, st := range run {
-			texts[i] = st.Text
+	return run
+}
+
+// runStatements runs statements of a step's script on q, all in one round trip when the
+// mode and the connection allow it, and returns how many it ran.
+func (m *Migrator) runStatements(ctx context.Context, q versiontable.Querier, step Step, stmts []sqlsplit.Statement, mode runMode) (int, error) {
+	run := m.runnable(step, stmts, mode)
+	if mode == batched && len(run) > 1 && m.multiStatementExec(ctx, q) {
+		var b batch
+		for _, st := range run {
+			b.add(&step, st)
 		}
-		// A newline before each ";": a statement may end in a -- comment.
-		if _, err := tx.ExecContext(ctx, strings.Join(texts, "\n;\n")); err != nil {
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			if connectionLost(err) {
-				return 0, &ScriptError{Version: step.Version, Script: s.Path, Err: err, ConnectionLost: true}
-			}
-			return 0, &errBatchFailed{err}
+		if err := b.exec(ctx, q); err != nil {
+			return 0, err
 		}
 		return len(run), nil
 	}
 	for i, st := range run {
-		if err := m.exec(ctx, tx, step, st); err != nil {
+		if err := m.exec(ctx, q, step, st); err != nil {
 			return i, err
 		}
 	}
 	return len(run), nil
+}
+
+// multiStatementExec reports whether one Exec on q may carry several statements. Where the
+// dialect leaves it to the connection, the first call asks the database once for the
+// Migrator: every connection of a pool is opened from the same DSN.
+func (m *Migrator) multiStatementExec(ctx context.Context, q versiontable.Querier) bool {
+	if m.dialect.MultiStatementExec || m.dialect.MultiStatementProbe == "" {
+		return m.dialect.MultiStatementExec
+	}
+	m.multi.Lock()
+	defer m.multi.Unlock()
+	if m.multi.known {
+		return m.multi.ok
+	}
+	_, err := q.ExecContext(ctx, m.dialect.MultiStatementProbe)
+	if err != nil && (ctx.Err() != nil || connectionLost(err)) {
+		return false // no answer: ask again next time
+	}
+	m.multi.known, m.multi.ok = true, err == nil
+	return m.multi.ok
 }
 
 // contextError prefers the context's error when ctx was cancelled, so that an interrupted run
@@ -355,8 +381,13 @@ func (m *Migrator) exec(ctx context.Context, q versiontable.Querier, step Step, 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line,
-			Statement: st.Text, Code: ErrorCode(err), Err: err, ConnectionLost: connectionLost(err)}
+		return statementError(step, st, err)
 	}
 	return nil
+}
+
+// statementError is the *ScriptError for a statement of step that failed with err.
+func statementError(step Step, st sqlsplit.Statement, err error) *ScriptError {
+	return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line,
+		Statement: st.Text, Code: ErrorCode(err), Err: err, ConnectionLost: connectionLost(err)}
 }

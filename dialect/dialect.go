@@ -23,6 +23,10 @@ type Dialect struct {
 	// MultiStatementExec reports whether one Exec may carry several statements, so that a
 	// version's statements go to the server in one round trip.
 	MultiStatementExec bool
+	// MultiStatementProbe, where MultiStatementExec is false, is a harmless pair of
+	// statements that runs only if the connection accepts several statements in one Exec
+	// after all (go-sql-driver/mysql does with multiStatements=true in its DSN).
+	MultiStatementProbe string
 	// RollbackableStatements lists, by first keyword, the statements a dialect without
 	// transactional DDL can still roll back: the others commit implicitly. Statements not
 	// listed are assumed to commit, which is the safe mistake.

@@ -12,6 +12,8 @@ var MySQL = &Dialect{
 	Name:             "mysql",
 	Split:            sqlsplit.MySQL,
 	TransactionalDDL: false,
+	// ratchet's own DSN sets multiStatements=true; a caller's may not.
+	MultiStatementProbe: "DO 1; DO 1",
 	// DML; CALL and SET are left out: a procedure may run DDL, SET PASSWORD commits.
 	RollbackableStatements: map[string]bool{
 		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,

@@ -162,20 +162,20 @@ func TestPostgresDSNParses(t *testing.T) {
 
 func TestMySQLDSN(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"mysql://u:pw@h/db", "u:pw@tcp(h:3306)/db?interpolateParams=true&multiStatements=false&parseTime=true"},
+		{"mysql://u:pw@h/db", "u:pw@tcp(h:3306)/db?interpolateParams=true&multiStatements=true&parseTime=true"},
 		{"mariadb+pymysql://root:pw@127.0.0.1:3306/glance?charset=utf8",
-			"root:pw@tcp(127.0.0.1:3306)/glance?charset=utf8&interpolateParams=true&multiStatements=false&parseTime=true"},
+			"root:pw@tcp(127.0.0.1:3306)/glance?charset=utf8&interpolateParams=true&multiStatements=true&parseTime=true"},
 		{"mysql+pymysql://glance@/glance?unix_socket=/run/mysqld/mysqld.sock&plugin=x&read_default_file=/etc/my.cnf",
-			"glance@unix(/run/mysqld/mysqld.sock)/glance?interpolateParams=true&multiStatements=false&parseTime=true"},
-		{"mysql://h/db", "tcp(h:3306)/db?interpolateParams=true&multiStatements=false&parseTime=true"},
-		{"mysql:///db", "tcp(127.0.0.1:3306)/db?interpolateParams=true&multiStatements=false&parseTime=true"},
-		{"mysql://u:p%40ss%2Fw@[::1]:3307/a%2Fb", "u:p@ss/w@tcp([::1]:3307)/a%2Fb?interpolateParams=true&multiStatements=false&parseTime=true"},
+			"glance@unix(/run/mysqld/mysqld.sock)/glance?interpolateParams=true&multiStatements=true&parseTime=true"},
+		{"mysql://h/db", "tcp(h:3306)/db?interpolateParams=true&multiStatements=true&parseTime=true"},
+		{"mysql:///db", "tcp(127.0.0.1:3306)/db?interpolateParams=true&multiStatements=true&parseTime=true"},
+		{"mysql://u:p%40ss%2Fw@[::1]:3307/a%2Fb", "u:p@ss/w@tcp([::1]:3307)/a%2Fb?interpolateParams=true&multiStatements=true&parseTime=true"},
 		{"mysql://h/db?parseTime=false&loc=Europe%2FParis&connect_timeout=2.5&read_timeout=30&write_timeout=0",
-			"tcp(h:3306)/db?interpolateParams=true&loc=Europe%2FParis&multiStatements=false&parseTime=false&readTimeout=30s&timeout=2.5s&writeTimeout=0s"},
+			"tcp(h:3306)/db?interpolateParams=true&loc=Europe%2FParis&multiStatements=true&parseTime=false&readTimeout=30s&timeout=2.5s&writeTimeout=0s"},
 		{"mysql://h/db?ssl_mode=required&sql_mode=TRADITIONAL,ANSI_QUOTES&max_allowed_packet=1024",
-			"tcp(h:3306)/db?interpolateParams=true&maxAllowedPacket=1024&multiStatements=false&parseTime=true&sql_mode=%27TRADITIONAL%2CANSI_QUOTES%27&tls=skip-verify"},
+			"tcp(h:3306)/db?interpolateParams=true&maxAllowedPacket=1024&multiStatements=true&parseTime=true&sql_mode=%27TRADITIONAL%2CANSI_QUOTES%27&tls=skip-verify"},
 		{"mysql://h/db?autocommit=true&use_unicode=1&binary_prefix=true&client_flag=2&program_name=glance",
-			"tcp(h:3306)/db?interpolateParams=true&multiStatements=false&parseTime=true"},
+			"tcp(h:3306)/db?interpolateParams=true&multiStatements=true&parseTime=true"},
 	}
 	for _, tt := range tests {
 		if got := mustParse(t, tt.in).DSN(DSNOptions{BusyTimeout: time.Second, ReadOnly: true}); got != tt.want {
@@ -192,9 +192,9 @@ func TestMySQLDSNParses(t *testing.T) {
 	}{
 		{"mariadb+pymysql://gl%40nce:p@ss:w%2Frd%3F%zz@db.example.com:3307/glance?charset=utf8&ssl_mode=VERIFY_IDENTITY",
 			mysqlView{User: "gl@nce", Passwd: "p@ss:w/rd?%zz", Net: "tcp", Addr: "db.example.com:3307", DBName: "glance",
-				ParseTime: true, TLS: true}},
+				ParseTime: true, MultiStatements: true, TLS: true}},
 		{"mysql://root@/my db?unix_socket=/run/my sql.sock&sql_mode=TRADITIONAL&connect_timeout=3",
-			mysqlView{User: "root", Net: "unix", Addr: "/run/my sql.sock", DBName: "my db", ParseTime: true,
+			mysqlView{User: "root", Net: "unix", Addr: "/run/my sql.sock", DBName: "my db", ParseTime: true, MultiStatements: true,
 				Timeout: 3 * time.Second, Params: map[string]string{"sql_mode": "'TRADITIONAL'"}}},
 	}
 	for _, tt := range tests {

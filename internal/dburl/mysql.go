@@ -175,8 +175,9 @@ func (u *URL) mysqlDSN() string {
 	b.WriteString(url.PathEscape(u.Database))
 	// interpolateParams: queries with arguments in one round trip instead of three
 	// (prepare, execute, close); the driver falls back to prepared statements itself for
-	// the few character sets where client-side escaping would be unsafe.
-	params := map[string]string{"parseTime": "true", "multiStatements": "false", "interpolateParams": "true"}
+	// the few character sets where client-side escaping would be unsafe. multiStatements:
+	// consecutive DML statements of a version go to the server in one round trip.
+	params := map[string]string{"parseTime": "true", "multiStatements": "true", "interpolateParams": "true"}
 	maps.Copy(params, x.mysql.params)
 	for i, k := range slices.Sorted(maps.Keys(params)) {
 		if i == 0 {

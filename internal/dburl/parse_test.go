@@ -281,7 +281,7 @@ func TestWithDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.DSN(DSNOptions{}), "root:pw@tcp(h:3306)/?charset=utf8&interpolateParams=true&multiStatements=false&parseTime=true"; got != want {
+	if got, want := m.DSN(DSNOptions{}), "root:pw@tcp(h:3306)/?charset=utf8&interpolateParams=true&multiStatements=true&parseTime=true"; got != want {
 		t.Errorf("DSN = %q, want %q", got, want)
 	}
 	if !m.MariaDB || m.Dialect != "mysql" {

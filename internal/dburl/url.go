@@ -193,8 +193,8 @@ func (u URL) Format(f fmt.State, verb rune) {
 // "file:<path>?_pragma=busy_timeout(<ms>)&_txlock=immediate", plus "&mode=ro" when
 // o.ReadOnly or the URL says mode=ro. For PostgreSQL it is a postgres:// URL pgx accepts,
 // with the query parameters kept. For MySQL it is a go-sql-driver/mysql DSN
-// "user:pass@tcp(host:port)/db?…" with parseTime=true and multiStatements=false unless the
-// URL sets them. The DSN contains the password: never print it.
+// "user:pass@tcp(host:port)/db?…" with parseTime=true, multiStatements=true and
+// interpolateParams=true unless the URL sets them. The DSN contains the password: never print it.
 func (u *URL) DSN(o DSNOptions) string {
 	switch u.Dialect {
 	case dialectSQLite:
