@@ -18,28 +18,27 @@ import (
 // runJournalled). When all statements ran, the version update, the history row and the
 // removal of the journal commit together.
 func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
-	if skip, err := m.checkCurrent(ctx, conn, step); err != nil || skip {
-		return nil, err
-	}
 	j := &versiontable.Journal{Version: step.Version, Script: step.Script.Path, Total: max(1, len(step.Statements))}
 	for _, st := range step.Statements[:step.ResumeAt] {
 		j.Hashes = append(j.Hashes, statementHash(st.Text))
 	}
-	record := func() error { return m.table.InsertJournal(ctx, conn, j) }
-	if step.Recovering {
-		// Replace the row of the attempt that stopped, atomically: a crash in between
-		// would lose the record of what it applied.
-		record = func() error {
-			return inTx(ctx, conn, func(tx *sql.Tx) error { return m.table.StartJournal(ctx, tx, j) })
-		}
-	}
-	if err := record(); err != nil {
+	pending, skip, err := m.startJournal(ctx, conn, step, j)
+	if err != nil || skip {
 		return nil, err
 	}
 	m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
 	start := m.cfg.now()
 	n, err := m.runJournalled(ctx, conn, step, j)
 	if err != nil {
+		var se *ScriptError
+		if pending && j.Done() == 0 && ctx.Err() == nil && errors.As(err, &se) && !se.ConnectionLost {
+			// The first statement failed, perhaps before its implicit commit: end the
+			// transaction holding the journal row, which stopped then handles as usual, so
+			// that no transaction is left open on the session.
+			if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
 		return nil, m.stopped(ctx, conn, step, j, n, err)
 	}
 	var applied *AppliedVersion
@@ -55,6 +54,57 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	}
 	m.emitApplied(step, applied)
 	return applied, nil
+}
+
+// startJournal records that the step starts, unless another process applied it meanwhile
+// (skip). A fresh attempt whose first statement commits implicitly (DDL on MySQL) leaves its
+// journal row in an open transaction, which that statement commits before it runs: one commit
+// less per version, and the row is durable before anything of the version is (pending then
+// reports the open transaction). A resumed or retried version replaces the row of the
+// attempt that stopped, atomically: a crash in between would lose the record of what it
+// applied.
+func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal) (pending, skip bool, err error) {
+	if !step.Recovering && m.commitsImplicitly(step) {
+		if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
+			return false, false, fmt.Errorf("starting a transaction: %w", err)
+		}
+		claimed, err := m.table.ClaimJournal(ctx, conn, j, step.From)
+		if claimed && err == nil {
+			return true, false, nil
+		}
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if err != nil {
+			return false, false, err
+		}
+		// The version moved: applied meanwhile, or changed under the run.
+		skip, err := m.checkCurrent(ctx, conn, step)
+		if err == nil && !skip {
+			err = fmt.Errorf("version %d cannot be applied: the version table changed under the run", step.Version)
+		}
+		return false, skip, err
+	}
+	if skip, err := m.checkCurrent(ctx, conn, step); err != nil || skip {
+		return false, skip, err
+	}
+	if step.Recovering {
+		return false, false, inTx(ctx, conn, func(tx *sql.Tx) error { return m.table.StartJournal(ctx, tx, j) })
+	}
+	return false, false, m.table.InsertJournal(ctx, conn, j)
+}
+
+// commitsImplicitly reports whether the step's first statement to run is DDL that commits
+// any open transaction before it runs (MySQL, MariaDB).
+func (m *Migrator) commitsImplicitly(step Step) bool {
+	if m.dialect.TransactionalDDL || step.Script.Kind != repository.SQL || step.ResumeAt >= len(step.Statements) {
+		return false
+	}
+	switch sqlsplit.Keyword(step.Statements[step.ResumeAt].Text) {
+	case "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE":
+		return true
+	}
+	return false
 }
 
 // runJournalled runs the step's statements from step.ResumeAt and returns how many ran.

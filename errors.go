@@ -1,6 +1,7 @@
 package ratchet
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -250,7 +251,7 @@ func (e *ScriptError) Error() string {
 // connectionLost reports whether err means the connection to the server broke.
 func connectionLost(err error) bool {
 	var netErr net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.As(err, &netErr) ||
 		// go-sql-driver/mysql's ErrInvalidConn, matched by text: ratchet imports no driver.

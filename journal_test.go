@@ -223,3 +223,44 @@ func TestRecoveredVersionThatNowRunsInOneTransaction(t *testing.T) {
 		t.Fatalf("status = %+v, %v", st, err)
 	}
 }
+
+// TestJournalledFirstStatementFails: when the first statement of a fresh attempt fails,
+// nothing of the version is applied, so it fails as a version run in one transaction does:
+// no journal is left behind and the next run tries it again. On MySQL the version's journal
+// row waits for that statement's implicit commit; a syntax error comes before the commit,
+// an existing table after it.
+func TestJournalledFirstStatementFails(t *testing.T) {
+	for name, first := range map[string]string{"syntax error": "CREATE TABLEX t2 (id INTEGER);", "run-time error": "CREATE TABLE t1 (id INTEGER);"} {
+		t.Run(name, func(t *testing.T) {
+			journalled(t, false, func(t *testing.T, tdb *testdb.DB) {
+				ctx := context.Background()
+				files := map[string]string{
+					"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);",
+					"002_b_default_upgrade.sql": first + "\nCREATE TABLE t3 (id INTEGER);",
+				}
+				m := newMigrator(t, tdb, newRepo(t, files))
+				_, err := m.Upgrade(ctx, ratchet.Latest)
+				var se *ratchet.ScriptError
+				if !errors.As(err, &se) || se.Journalled || se.Version != 2 || se.Line != 1 {
+					t.Fatalf("err = %v (%+v), want a ScriptError for line 1 of version 2, not journalled", err, se)
+				}
+				var rows int
+				if err := tdb.DB.QueryRow("SELECT count(*) FROM ratchet_journal").Scan(&rows); err != nil || rows != 0 {
+					t.Fatalf("ratchet_journal holds %d rows, %v; want none", rows, err)
+				}
+				// No session of this database is left inside a transaction.
+				open := "SELECT count(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE()"
+				if err := tdb.DB.QueryRow(open).Scan(&rows); err != nil || rows != 0 {
+					t.Fatalf("%d transactions left open, %v; want none", rows, err)
+				}
+				files["002_b_default_upgrade.sql"] = "CREATE TABLE t2 (id INTEGER);\nCREATE TABLE t3 (id INTEGER);"
+				if _, err := newMigrator(t, tdb, newRepo(t, files)).Upgrade(ctx, ratchet.Latest); err != nil {
+					t.Fatalf("the fixed version: %v", err)
+				}
+				if v, _ := m.Version(ctx); v != 2 {
+					t.Fatalf("version = %d, want 2", v)
+				}
+			})
+		})
+	}
+}

@@ -93,6 +93,24 @@ func (t *Table) InsertJournal(ctx context.Context, q Querier, j *Journal) error 
 	return nil
 }
 
+// ClaimJournal records that j's version starts from version from, in one statement that
+// inserts the row only if the version table still says from. It reports whether it did; the
+// repository must have no journal row.
+func (t *Table) ClaimJournal(ctx context.Context, q Querier, j *Journal, from int) (bool, error) {
+	query := "INSERT INTO " + JournalTable + " (repository_id, version, script, total, done, hashes, failed_line, error) SELECT " +
+		t.params(7) + ", NULL FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(8) +
+		" AND COALESCE(version, 0) = " + t.d.Param(9)
+	res, err := q.ExecContext(ctx, query, t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, t.repoID, from)
+	if err != nil {
+		return false, fmt.Errorf("journalling version %d: %w", j.Version, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("journalling version %d: %w", j.Version, err)
+	}
+	return n == 1, nil
+}
+
 // AdvanceJournal records one more applied statement.
 func (t *Table) AdvanceJournal(ctx context.Context, q Querier, j *Journal) error {
 	query := "UPDATE " + JournalTable + " SET done = " + t.d.Param(1) + ", hashes = " + t.d.Param(2) +

@@ -90,3 +90,38 @@ func TestRecordAllChunks(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimJournal: the journal row is inserted only while the version table says the
+// version the step starts from.
+func TestClaimJournal(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			if err := vt.Create(ctx, tdb.DB); err != nil {
+				t.Fatal(err)
+			}
+			if err := vt.Stamp(ctx, tdb.DB, "path", 3); err != nil {
+				t.Fatal(err)
+			}
+			if err := vt.CreateJournal(ctx, tdb.DB); err != nil {
+				t.Fatal(err)
+			}
+			j := &versiontable.Journal{Version: 4, Script: "versions/004_x_mysql_upgrade.sql", Total: 2}
+			if ok, err := vt.ClaimJournal(ctx, tdb.DB, j, 2); ok || err != nil {
+				t.Fatalf("ClaimJournal from a stale version = %v, %v; want false, nil", ok, err)
+			}
+			if got, err := vt.ReadJournal(ctx, tdb.DB); got != nil || err != nil {
+				t.Fatalf("journal after a refused claim = %+v, %v; want none", got, err)
+			}
+			if ok, err := vt.ClaimJournal(ctx, tdb.DB, j, 3); !ok || err != nil {
+				t.Fatalf("ClaimJournal = %v, %v; want true, nil", ok, err)
+			}
+			got, err := vt.ReadJournal(ctx, tdb.DB)
+			if err != nil || got == nil || got.Version != 4 || got.Script != j.Script || got.Total != 2 || got.Done() != 0 {
+				t.Fatalf("journal = %+v, %v; want version 4 started", got, err)
+			}
+		})
+	}
+}
