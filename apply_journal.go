@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -41,14 +42,7 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 		}
 		return nil, m.stopped(ctx, conn, step, j, n, err)
 	}
-	var applied *AppliedVersion
-	err = inTx(ctx, conn, func(tx *sql.Tx) error {
-		var err error
-		if applied, err = m.finish(ctx, tx, step, start, n); err != nil {
-			return err
-		}
-		return m.table.DeleteJournal(ctx, tx)
-	})
+	applied, err := m.finishJournalled(ctx, conn, step, start, n)
 	if err != nil {
 		return nil, contextError(ctx, err)
 	}
@@ -56,19 +50,73 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	return applied, nil
 }
 
+// finishJournalled records a journalled step applied: the conditional version update, the
+// history row and the removal of the journal commit together. Where the connection takes
+// several statements with arguments in one Exec (MySQL), that takes two round trips.
+func (m *Migrator) finishJournalled(ctx context.Context, conn *sql.Conn, step Step, start time.Time, n int) (*AppliedVersion, error) {
+	if !m.dialect.TransactionalDDL && m.multiStatementExec(ctx, conn) {
+		e := m.entry(step, start, n)
+		res, err := startTransactionWith(ctx, conn, m.table.FinishJournalStatements(step.From, step.Version, e)...)
+		if err == nil {
+			if err = m.table.CheckAdvanced(res, step.From, step.Version); err == nil {
+				_, err = conn.ExecContext(ctx, "COMMIT")
+			}
+		}
+		if err != nil {
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && !connectionLost(rerr) {
+				err = errors.Join(err, rerr)
+			}
+			return nil, err
+		}
+		return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration}, nil
+	}
+	var applied *AppliedVersion
+	err := inTx(ctx, conn, func(tx *sql.Tx) error {
+		var err error
+		if applied, err = m.finish(ctx, tx, step, start, n); err != nil {
+			return err
+		}
+		return m.table.DeleteJournal(ctx, tx)
+	})
+	return applied, err
+}
+
+// startTransactionWith starts a transaction and runs statements in it, all in one Exec, and
+// returns the result of the last statement. The transaction is left open for the caller to
+// end, unless the Exec failed. Only for connections that take several statements with
+// arguments in one Exec (see [dialect.Dialect.MultiStatementProbe]).
+func startTransactionWith(ctx context.Context, conn *sql.Conn, stmts ...versiontable.Statement) (sql.Result, error) {
+	queries := []string{"START TRANSACTION"}
+	var args []any
+	for _, st := range stmts {
+		queries = append(queries, st.Query)
+		args = append(args, st.Args...)
+	}
+	res, err := conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
+	if err != nil {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && !connectionLost(rerr) {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
 // startJournal records that the step starts, unless another process applied it meanwhile
-// (skip). A fresh attempt whose first statement commits implicitly (DDL on MySQL) leaves its
-// journal row in an open transaction, which that statement commits before it runs: one commit
-// less per version, and the row is durable before anything of the version is (pending then
-// reports the open transaction). A resumed or retried version replaces the row of the
+// (skip). A fresh attempt whose first statement commits implicitly (DDL on MySQL) starts a
+// transaction and claims its journal row in one round trip, and leaves the transaction open:
+// that statement commits it before it runs. That saves a commit per version, and the row is
+// still durable before anything of the version is (pending then reports the open
+// transaction). A resumed or retried version replaces the row of the
 // attempt that stopped, atomically: a crash in between would lose the record of what it
 // applied.
 func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal) (pending, skip bool, err error) {
-	if !step.Recovering && m.commitsImplicitly(step) {
-		if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
-			return false, false, fmt.Errorf("starting a transaction: %w", err)
+	if !step.Recovering && m.commitsImplicitly(step) && m.multiStatementExec(ctx, conn) {
+		res, err := startTransactionWith(ctx, conn, m.table.ClaimJournalStatement(j, step.From))
+		if err != nil {
+			return false, false, err
 		}
-		claimed, err := m.table.ClaimJournal(ctx, conn, j, step.From)
+		claimed, err := m.table.Claimed(res, j)
 		if claimed && err == nil {
 			return true, false, nil
 		}

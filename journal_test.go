@@ -264,3 +264,43 @@ func TestJournalledFirstStatementFails(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLCallerDSNWithoutMultiStatements: a caller's own pool may not take several
+// statements, or arguments in them, per Exec; the Migrator then sends them one by one and
+// still journals, fails and resumes as it does on ratchet's own DSN.
+func TestMySQLCallerDSNWithoutMultiStatements(t *testing.T) {
+	for _, opts := range []string{"?multiStatements=false", "?interpolateParams=false"} {
+		t.Run(opts, func(t *testing.T) {
+			ctx := context.Background()
+			tdb := testdb.New(t, "mysql")
+			db := testdb.Open(t, tdb.URL+opts)
+			files := map[string]string{
+				"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);\nINSERT INTO t1 (id) VALUES (1);\nINSERT INTO t1 (id) VALUES (2);",
+				"002_b_default_upgrade.sql": "CREATE TABLE t2 (id INTEGER);\nINSERT INTO t2 (id) VALUES (1);\nINSERT INTO nope (id) VALUES (2);",
+			}
+			m, err := ratchet.New(db, tdb.Dialect, newRepo(t, files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.Upgrade(ctx, ratchet.Latest)
+			var se *ratchet.ScriptError
+			if !errors.As(err, &se) || !se.Journalled || se.Version != 2 || se.Applied != 1 || se.Line != 3 {
+				t.Fatalf("err = %v (%+v), want a journalled ScriptError at line 3 of version 2 after 1 statement", err, se)
+			}
+			files["002_b_default_upgrade.sql"] = strings.Replace(files["002_b_default_upgrade.sql"], "nope", "t2", 1)
+			if m, err = ratchet.New(db, tdb.Dialect, newRepo(t, files)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Upgrade(ctx, ratchet.Latest, ratchet.Resume()); err != nil {
+				t.Fatalf("--resume: %v", err)
+			}
+			var rows int
+			if err := db.QueryRow("SELECT (SELECT count(*) FROM t1) + (SELECT count(*) FROM t2)").Scan(&rows); err != nil || rows != 4 {
+				t.Errorf("t1 and t2 hold %d rows, %v; want 4", rows, err)
+			}
+			if v, _ := m.Version(ctx); v != 2 {
+				t.Errorf("version = %d, want 2", v)
+			}
+		})
+	}
+}

@@ -347,7 +347,7 @@ func (m *Migrator) multiStatementExec(ctx context.Context, q versiontable.Querie
 	if m.multi.known {
 		return m.multi.ok
 	}
-	_, err := q.ExecContext(ctx, m.dialect.MultiStatementProbe)
+	_, err := q.ExecContext(ctx, m.dialect.MultiStatementProbe, 1, 1)
 	if err != nil && (ctx.Err() != nil || connectionLost(err)) {
 		return false // no answer: ask again next time
 	}

@@ -24,8 +24,9 @@ type Dialect struct {
 	// version's statements go to the server in one round trip.
 	MultiStatementExec bool
 	// MultiStatementProbe, where MultiStatementExec is false, is a harmless pair of
-	// statements that runs only if the connection accepts several statements in one Exec
-	// after all (go-sql-driver/mysql does with multiStatements=true in its DSN).
+	// statements with one bind parameter each. Run with the arguments 1 and 1, it succeeds
+	// only if the connection accepts several statements, with arguments, in one Exec after
+	// all (go-sql-driver/mysql does with multiStatements=true and interpolateParams=true).
 	MultiStatementProbe string
 	// RollbackableStatements lists, by first keyword, the statements a dialect without
 	// transactional DDL can still roll back: the others commit implicitly. Statements not

@@ -12,8 +12,9 @@ var MySQL = &Dialect{
 	Name:             "mysql",
 	Split:            sqlsplit.MySQL,
 	TransactionalDDL: false,
-	// ratchet's own DSN sets multiStatements=true; a caller's may not.
-	MultiStatementProbe: "DO 1; DO 1",
+	// ratchet's own DSN sets multiStatements=true and interpolateParams=true; a caller's
+	// may not.
+	MultiStatementProbe: "DO ?; DO ?",
 	// DML; CALL and SET are left out: a procedure may run DDL, SET PASSWORD commits.
 	RollbackableStatements: map[string]bool{
 		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,

@@ -97,13 +97,25 @@ func (t *Table) InsertJournal(ctx context.Context, q Querier, j *Journal) error 
 // inserts the row only if the version table still says from. It reports whether it did; the
 // repository must have no journal row.
 func (t *Table) ClaimJournal(ctx context.Context, q Querier, j *Journal, from int) (bool, error) {
-	query := "INSERT INTO " + JournalTable + " (repository_id, version, script, total, done, hashes, failed_line, error) SELECT " +
-		t.params(7) + ", NULL FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(8) +
-		" AND COALESCE(version, 0) = " + t.d.Param(9)
-	res, err := q.ExecContext(ctx, query, t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, t.repoID, from)
+	st := t.ClaimJournalStatement(j, from)
+	res, err := q.ExecContext(ctx, st.Query, st.Args...)
 	if err != nil {
 		return false, fmt.Errorf("journalling version %d: %w", j.Version, err)
 	}
+	return t.Claimed(res, j)
+}
+
+// ClaimJournalStatement is the statement of [Table.ClaimJournal]; check its result with
+// [Table.Claimed].
+func (t *Table) ClaimJournalStatement(j *Journal, from int) Statement {
+	query := "INSERT INTO " + JournalTable + " (repository_id, version, script, total, done, hashes, failed_line, error) SELECT " +
+		t.params(7) + ", NULL FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(8) +
+		" AND COALESCE(version, 0) = " + t.d.Param(9)
+	return Statement{query, []any{t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, t.repoID, from}}
+}
+
+// Claimed reports whether the claim whose result is res inserted the journal row.
+func (t *Table) Claimed(res sql.Result, j *Journal) (bool, error) {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("journalling version %d: %w", j.Version, err)
@@ -135,11 +147,15 @@ func (t *Table) FailJournal(ctx context.Context, q Querier, j *Journal, line int
 
 // DeleteJournal removes the repository's journal row: the version is complete.
 func (t *Table) DeleteJournal(ctx context.Context, q Querier) error {
-	query := "DELETE FROM " + JournalTable + " WHERE repository_id = " + t.d.Param(1)
-	if _, err := q.ExecContext(ctx, query, t.repoID); err != nil {
+	st := t.deleteJournalStatement()
+	if _, err := q.ExecContext(ctx, st.Query, st.Args...); err != nil {
 		return fmt.Errorf("clearing %s: %w", JournalTable, err)
 	}
 	return nil
+}
+
+func (t *Table) deleteJournalStatement() Statement {
+	return Statement{"DELETE FROM " + JournalTable + " WHERE repository_id = " + t.d.Param(1), []any{t.repoID}}
 }
 
 // params returns n bind parameters separated by commas.

@@ -112,13 +112,24 @@ func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version i
 // conditional on the old version and must touch exactly one row; otherwise it returns
 // [ErrConcurrentUpdate] and the caller must roll back.
 func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
-	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
-	query := "UPDATE " + t.d.Ident(t.name) + " SET version = " + t.d.Param(1) +
-		" WHERE repository_id = " + t.d.Param(2) + " AND COALESCE(version, 0) = " + t.d.Param(3)
-	res, err := q.ExecContext(ctx, query, to, t.repoID, from)
+	st := t.advanceStatement(from, to)
+	res, err := q.ExecContext(ctx, st.Query, st.Args...)
 	if err != nil {
 		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
 	}
+	return t.CheckAdvanced(res, from, to)
+}
+
+func (t *Table) advanceStatement(from, to int) Statement {
+	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
+	query := "UPDATE " + t.d.Ident(t.name) + " SET version = " + t.d.Param(1) +
+		" WHERE repository_id = " + t.d.Param(2) + " AND COALESCE(version, 0) = " + t.d.Param(3)
+	return Statement{query, []any{to, t.repoID, from}}
+}
+
+// CheckAdvanced checks the result of the conditional version update from from to to: it
+// must have touched exactly one row, or the caller must roll back ([ErrConcurrentUpdate]).
+func (t *Table) CheckAdvanced(res sql.Result, from, to int) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
@@ -127,6 +138,21 @@ func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
 		return fmt.Errorf("updating %s from %d to %d touched %d rows: %w", t.name, from, to, n, ErrConcurrentUpdate)
 	}
 	return nil
+}
+
+// A Statement is a query and its arguments, for a caller that sends several statements in
+// one Exec (MySQL with multiStatements and interpolateParams).
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// FinishJournalStatements returns the statements that record a journalled version applied:
+// its history row, the removal of the journal and, last, so that its rows affected are the
+// Exec's, the conditional version update (check it with [Table.CheckAdvanced]). For dialects
+// whose bind parameters are written "?".
+func (t *Table) FinishJournalStatements(from, to int, e Entry) []Statement {
+	return []Statement{t.recordStatement([]Entry{e}), t.deleteJournalStatement(), t.advanceStatement(from, to)}
 }
 
 // Entry is one row of the history table: one applied script.
@@ -167,30 +193,36 @@ func (t *Table) RecordAll(ctx context.Context, q Querier, entries []Entry) error
 	for len(entries) > 0 {
 		chunk := entries[:min(len(entries), recordChunk)]
 		entries = entries[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + t.d.Ident(HistoryTable) +
-			" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES ")
-		args := make([]any, 0, len(chunk)*historyColumns)
-		for i, e := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for c := range historyColumns {
-				if c > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(t.d.Param(len(args) + c + 1))
-			}
-			b.WriteByte(')')
-			args = append(args, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
-				e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
-		}
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		st := t.recordStatement(chunk)
+		if _, err := q.ExecContext(ctx, st.Query, st.Args...); err != nil {
 			return fmt.Errorf("recording version %d in %s: %w", chunk[0].Version, HistoryTable, err)
 		}
 	}
 	return nil
+}
+
+// recordStatement inserts entries into the history table.
+func (t *Table) recordStatement(entries []Entry) Statement {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.d.Ident(HistoryTable) +
+		" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES ")
+	args := make([]any, 0, len(entries)*historyColumns)
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range historyColumns {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(t.d.Param(len(args) + c + 1))
+		}
+		b.WriteByte(')')
+		args = append(args, t.repoID, e.Version, e.Phase, e.Script, e.Checksum,
+			e.AppliedAt.UTC(), e.Duration.Milliseconds(), e.Statements, e.AppliedBy)
+	}
+	return Statement{b.String(), args}
 }
 
 // History returns the repository's history entries, oldest first. Callers check that the
