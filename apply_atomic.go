@@ -27,8 +27,9 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 	return nil
 }
 
-// maxBatchSize bounds the SQL text sent in one round trip by an atomic upgrade.
-const maxBatchSize = 1 << 20
+// maxBatchSize bounds the SQL text sent in one round trip by an atomic upgrade: beyond a
+// few dozen versions per round trip there is nothing left to gain, only memory to hold it.
+const maxBatchSize = 64 << 10
 
 // applyAtomic stamps an empty database and applies every step in one transaction, with each
 // step's version update and history row. A failure rolls everything back, stamp included.
