@@ -18,17 +18,17 @@ func IsTransactionControl(stmt string) bool {
 	if strings.ContainsAny(stmt, "\n\r") {
 		return false
 	}
-	words, ok := controlWords(stmt)
-	if !ok || len(words) == 0 {
+	words, n, ok := controlWords(stmt)
+	if !ok || n == 0 {
 		return false
 	}
-	first, rest := strings.ToUpper(words[0]), words[1:]
-	switch first {
-	case "BEGIN":
+	first, rest := words[0], words[1:n]
+	switch {
+	case strings.EqualFold(first, "BEGIN"):
 		if len(rest) > 0 && isOneOf(rest[0], "DEFERRED", "IMMEDIATE", "EXCLUSIVE") {
 			rest = rest[1:]
 		}
-	case "COMMIT", "END":
+	case strings.EqualFold(first, "COMMIT"), strings.EqualFold(first, "END"):
 	default:
 		return false
 	}
@@ -38,10 +38,11 @@ func IsTransactionControl(stmt string) bool {
 	return len(rest) == 0
 }
 
-// controlWords returns the words of a one-line statement, skipping comments and trailing
-// semicolons. It fails on anything but letters, spaces, comments and those semicolons.
-func controlWords(stmt string) ([]string, bool) {
-	var words []string
+// controlWords returns the first n words of a one-line statement, skipping comments and
+// trailing semicolons. It fails on anything but letters, spaces, comments and those
+// semicolons, and on more words than transaction control has (BEGIN IMMEDIATE TRANSACTION).
+// It allocates nothing: it runs on every statement of every script.
+func controlWords(stmt string) (words [3]string, n int, ok bool) {
 	for i := 0; i < len(stmt); {
 		c := stmt[i]
 		switch {
@@ -50,14 +51,14 @@ func controlWords(stmt string) ([]string, bool) {
 		case strings.HasPrefix(stmt[i:], "--"):
 			i = len(stmt)
 		case strings.HasPrefix(stmt[i:], "/*"):
-			n := strings.Index(stmt[i+2:], "*/")
-			if n < 0 {
-				return nil, false
+			end := strings.Index(stmt[i+2:], "*/")
+			if end < 0 {
+				return words, 0, false
 			}
-			i += 2 + n + 2
+			i += 2 + end + 2
 		case c == ';':
 			if strings.Trim(stmt[i:], "; \t") != "" {
-				return nil, false
+				return words, 0, false
 			}
 			i = len(stmt)
 		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
@@ -65,13 +66,17 @@ func controlWords(stmt string) ([]string, bool) {
 			for j < len(stmt) && ('a' <= stmt[j] && stmt[j] <= 'z' || 'A' <= stmt[j] && stmt[j] <= 'Z') {
 				j++
 			}
-			words = append(words, stmt[i:j])
+			if n == len(words) {
+				return words, 0, false
+			}
+			words[n] = stmt[i:j]
+			n++
 			i = j
 		default:
-			return nil, false
+			return words, 0, false
 		}
 	}
-	return words, true
+	return words, n, true
 }
 
 // isOneOf reports whether w equals one of the upper-case words, ignoring case.
