@@ -30,9 +30,16 @@
 //
 // A Migrator is safe for concurrent use, and so is running several processes against one
 // database: an upgrade holds the database's migration lock (a PostgreSQL advisory lock, a
-// MySQL GET_LOCK; SQLite's BEGIN IMMEDIATE transactions) on the one connection that does
-// the work, waits up to [WithLockTimeout] for it, and re-reads the version inside each
-// version's transaction, so every version is applied exactly once.
+// MySQL GET_LOCK; on SQLite the file itself, locked by a BEGIN IMMEDIATE transaction and kept
+// with locking_mode=EXCLUSIVE until the run ends) on the one connection that does the work,
+// waits up to [WithLockTimeout] for it, and checks the version it starts from inside each
+// version's transaction, so every version is applied exactly once. On SQLite the run's
+// connection also uses a PERSIST rollback journal where it had DELETE or TRUNCATE; both
+// settings are restored when the run ends, and synchronous is left as it is.
+//
+// For SQLite, modernc.org/sqlite syncs with fsync(2) unless the program calls its
+// Fdatasync(true), as the ratchet command does: fdatasync is what SQLite's own Linux builds
+// use, and a commit is as durable with it.
 //
 // # Errors
 //
