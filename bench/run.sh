@@ -23,9 +23,12 @@ BENCH=$ROOT/bench
 . "$BENCH/lib/tools.sh"
 # shellcheck source=lib/report.sh
 . "$BENCH/lib/report.sh"
+# shellcheck source=lib/history.sh
+. "$BENCH/lib/history.sh"
 
 NS="100 1000"
 RUNS=3
+HISTORY=10000
 DIALECTS="sqlite postgresql mysql"
 OUT=$BENCH/RESULTS.md
 WORK=
@@ -34,13 +37,14 @@ LOAD_START=
 
 usage() {
   cat <<'USAGE'
-usage: bench/run.sh [-n "100 1000"] [-r 3] [-d "sqlite postgresql mysql"] [-o FILE] [--quick]
+usage: bench/run.sh [-n "100 1000"] [-r 3] [-d "sqlite postgresql mysql"] [-l 10000] [-o FILE] [--quick]
 
   -n LIST   numbers of versions to generate and apply (default "100 1000")
+  -l N      versions of the long-history measurement on SQLite (default 10000; 0: skip it)
   -r RUNS   runs per figure; the report gives the median (default 3)
   -d LIST   dialects among sqlite, postgresql, mysql (default all three)
   -o FILE   where to write the report (default bench/RESULTS.md); it is also printed
-  --quick   smoke test: N=100, one run
+  --quick   smoke test: N=100, one run, a long history of 1000
 USAGE
 }
 
@@ -51,8 +55,9 @@ parse_args() {
     -n) NS=${2:?-n needs a list of numbers} && shift ;;
     -r) RUNS=${2:?-r needs a number} && shift ;;
     -d) DIALECTS=${2:?-d needs a list of dialects} && shift ;;
+    -l) HISTORY=${2:?-l needs a number} && shift ;;
     -o) OUT=${2:?-o needs a file} && shift ;;
-    --quick) NS=100 RUNS=1 ;;
+    --quick) NS=100 RUNS=1 HISTORY=1000 ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && die "unknown argument: $1" ;;
     esac
@@ -60,6 +65,8 @@ parse_args() {
   done
   local n d
   [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "-r: not a positive number: $RUNS"
+  [[ $HISTORY =~ ^[0-9]+$ ]] || die "-l: not a number: $HISTORY"
+  if [[ $HISTORY == 0 ]] || ! dialect_selected sqlite; then HISTORY=; fi
   for n in $NS; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "-n: not a positive number: $n"
   done
@@ -145,6 +152,7 @@ main() {
     generate_repos "$n" "$WORK/repos/$n"
   done
   run_all
+  [[ -z $HISTORY ]] || bench_history "$HISTORY"
   render_report >"$WORK/report.md"
   cp "$WORK/report.md" "$OUT"
   cat "$WORK/report.md"

@@ -46,12 +46,13 @@ render_report() {
     done
   done
   printf '# ratchet benchmark results\n\n'
-  printf 'Produced by `bench/run.sh -n "%s" -r %s -d "%s"` on %s.\n\n' \
-    "$NS" "$RUNS" "$DIALECTS" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf 'Produced by `bench/run.sh -n "%s" -r %s -d "%s" -l %s` on %s.\n\n' \
+    "$NS" "$RUNS" "$DIALECTS" "${HISTORY:-0}" "$(date -u '+%Y-%m-%d %H:%M UTC')"
   method
   printf '\n## Machine\n\n'
   machine_facts
   printf '\n'
   awk -v dialects="$DIALECTS" -v ns="$NS" -f "$BENCH/lib/report.awk" \
     "$WORK/labels.tsv" "$WORK/results.tsv"
+  history_report
 }
