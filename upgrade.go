@@ -91,7 +91,8 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if err != nil {
 		return res, err
 	}
-	if !uc.skipSanityCheck {
+	// Checked again only if versions ran: otherwise the answer is the one before.
+	if !uc.skipSanityCheck && len(res.Applied) > 0 {
 		if err := m.sanityCheck(ctx, conn); err != nil {
 			return res, err
 		}
