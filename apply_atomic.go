@@ -34,12 +34,9 @@ const maxBatchSize = 64 << 10
 // applyAtomic stamps an empty database and applies every step in one transaction, with each
 // step's version update and history row. A failure rolls everything back, stamp included.
 func (m *Migrator) applyAtomic(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
-	res, err := m.applyAtomicMode(ctx, conn, plan, batched)
-	var failed *errBatchFailed
-	if errors.As(err, &failed) {
-		res, err = m.applyAtomicMode(ctx, conn, plan, locating) // see applyStep
-	}
-	return res, err
+	return locateFailure(func(mode runMode) (*Result, error) {
+		return m.applyAtomicMode(ctx, conn, plan, mode)
+	})
 }
 
 func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Plan, mode runMode) (*Result, error) {

@@ -31,23 +31,33 @@ func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Ste
 	start := m.cfg.now()
 	n, err := m.runJournalled(ctx, conn, step, j)
 	if err != nil {
-		var se *ScriptError
-		if pending && j.Done() == 0 && ctx.Err() == nil && errors.As(err, &se) && !se.ConnectionLost {
-			// The first statement failed, perhaps before its implicit commit: end the
-			// transaction holding the journal row, which stopped then handles as usual, so
-			// that no transaction is left open on the session.
-			if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
+		if pending && j.Done() == 0 && m.claimRolledBack(ctx, conn) {
+			// The first statement never ran (a syntax error; an interruption before it), so
+			// neither did its implicit commit: the version did not start.
+			return nil, contextError(ctx, err)
 		}
 		return nil, m.stopped(ctx, conn, step, j, n, err)
 	}
 	applied, err := m.finishJournalled(ctx, conn, step, start, n)
 	if err != nil {
-		return nil, contextError(ctx, err)
+		// Every statement ran: the journal records them all, and the next run finishes the
+		// version with --resume.
+		return nil, m.stopped(ctx, conn, step, j, n, err)
 	}
 	m.emitApplied(step, applied)
 	return applied, nil
+}
+
+// claimRolledBack ends the transaction a pending journal claim may have left open, and
+// reports whether that removed the claim: true when the version's first statement never
+// committed it. False when it did, or when the session is gone.
+func (m *Migrator) claimRolledBack(ctx context.Context, conn *sql.Conn) bool {
+	detached := context.WithoutCancel(ctx)
+	if _, err := conn.ExecContext(detached, "ROLLBACK"); err != nil {
+		return false
+	}
+	j, err := m.table.ReadJournal(detached, conn)
+	return err == nil && j == nil
 }
 
 // finishJournalled records a journalled step applied: the conditional version update, the
@@ -57,16 +67,14 @@ func (m *Migrator) finishJournalled(ctx context.Context, conn *sql.Conn, step St
 	if !m.dialect.TransactionalDDL && m.multiStatementExec(ctx, conn) {
 		e := m.entry(step, start, n)
 		res, err := startTransactionWith(ctx, conn, m.table.FinishJournalStatements(step.From, step.Version, e)...)
-		if err == nil {
-			if err = m.table.CheckAdvanced(res, step.From, step.Version); err == nil {
-				_, err = conn.ExecContext(ctx, "COMMIT")
-			}
+		if err != nil {
+			return nil, err
+		}
+		if err = m.table.CheckAdvanced(res, step.From, step.Version); err == nil {
+			_, err = conn.ExecContext(ctx, "COMMIT")
 		}
 		if err != nil {
-			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && !connectionLost(rerr) {
-				err = errors.Join(err, rerr)
-			}
-			return nil, err
+			return nil, errors.Join(err, rollback(ctx, conn))
 		}
 		return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration}, nil
 	}
@@ -94,12 +102,18 @@ func startTransactionWith(ctx context.Context, conn *sql.Conn, stmts ...versiont
 	}
 	res, err := conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
 	if err != nil {
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && !connectionLost(rerr) {
-			err = errors.Join(err, rerr)
-		}
-		return nil, err
+		return nil, errors.Join(err, rollback(ctx, conn))
 	}
 	return res, nil
+}
+
+// rollback ends the transaction open on conn, even when ctx is cancelled. A lost session
+// is no error: the server has rolled the transaction back itself.
+func rollback(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil && !connectionLost(err) {
+		return fmt.Errorf("rolling back: %w", err)
+	}
+	return nil
 }
 
 // startJournal records that the step starts, unless another process applied it meanwhile
@@ -120,7 +134,7 @@ func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, 
 		if claimed && err == nil {
 			return true, false, nil
 		}
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+		if rerr := rollback(ctx, conn); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		if err != nil {
@@ -142,17 +156,13 @@ func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, 
 	return false, false, m.table.InsertJournal(ctx, conn, j)
 }
 
-// commitsImplicitly reports whether the step's first statement to run is DDL that commits
-// any open transaction before it runs (MySQL, MariaDB).
+// commitsImplicitly reports whether the step's first statement to run commits any open
+// transaction before it runs (DDL on MySQL, MariaDB).
 func (m *Migrator) commitsImplicitly(step Step) bool {
-	if m.dialect.TransactionalDDL || step.Script.Kind != repository.SQL || step.ResumeAt >= len(step.Statements) {
+	if step.Script.Kind != repository.SQL || step.ResumeAt >= len(step.Statements) {
 		return false
 	}
-	switch sqlsplit.Keyword(step.Statements[step.ResumeAt].Text) {
-	case "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE":
-		return true
-	}
-	return false
+	return m.dialect.CommitsImplicitly(step.Statements[step.ResumeAt].Text)
 }
 
 // runJournalled runs the step's statements from step.ResumeAt and returns how many ran.
@@ -200,13 +210,9 @@ func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step,
 		for end < len(stmts) && rollsBack(stmts[end]) {
 			end++
 		}
-		ran, err := m.runGroup(ctx, conn, step, j, stmts[i:end], batched)
-		var failed *errBatchFailed
-		if errors.As(err, &failed) {
-			// Rolled back: run the group again statement by statement to report the failing
-			// statement's file:line (or to apply it, if only the batch failed).
-			ran, err = m.runGroup(ctx, conn, step, j, stmts[i:end], locating)
-		}
+		ran, err := locateFailure(func(mode runMode) (int, error) {
+			return m.runGroup(ctx, conn, step, j, stmts[i:end], mode)
+		})
 		if err != nil {
 			return n, err
 		}

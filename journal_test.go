@@ -304,3 +304,38 @@ func TestMySQLCallerDSNWithoutMultiStatements(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLInterruptBeforeFirstDDL: an interruption after the version's journal row was
+// claimed but before its first DDL ran (and committed the claim) leaves nothing behind: no
+// journal, no open transaction on the pool's connection, and the next run applies the version.
+func TestMySQLInterruptBeforeFirstDDL(t *testing.T) {
+	tdb := testdb.New(t, "mysql")
+	files := map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);",
+		"002_b_default_upgrade.sql": "CREATE TABLE t2 (id INTEGER);\nINSERT INTO t2 (id) VALUES (1);",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, files), ratchet.WithEvents(func(e ratchet.Event) {
+		if e.Kind == ratchet.VersionStarted && e.Version == 2 {
+			cancel()
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Upgrade(ctx, ratchet.Latest); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want an interruption that rolled the version back", err)
+	}
+	var rows int
+	if err := tdb.DB.QueryRow("SELECT count(*) FROM ratchet_journal").Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("ratchet_journal holds %d rows, %v; want none", rows, err)
+	}
+	open := "SELECT count(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE()"
+	if err := tdb.DB.QueryRow(open).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("%d transactions left open, %v; want none", rows, err)
+	}
+	if _, err := newMigrator(t, tdb, newRepo(t, files)).Upgrade(context.Background(), ratchet.Latest); err != nil {
+		t.Fatalf("the next run: %v", err)
+	}
+}

@@ -260,6 +260,14 @@ func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("starting a transaction: %w", err)
 	}
+	defer func() {
+		// A panic (in a Go migration, an event handler) must not leave the transaction,
+		// and with it the session and its locks, open.
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/internal/testdb"
@@ -58,15 +59,27 @@ func TestSQLiteUpgradeHoldsTheFile(t *testing.T) {
 	}
 }
 
-// TestSQLiteUpgradeLeavesWALAlone: a database the owner put in WAL mode stays in WAL mode.
+// TestSQLiteUpgradeLeavesWALAlone: a database the owner put in WAL mode stays in WAL mode,
+// and its readers are not held up by the run.
 func TestSQLiteUpgradeLeavesWALAlone(t *testing.T) {
 	tdb := testdb.New(t, "sqlite")
 	if _, err := tdb.DB.Exec("PRAGMA journal_mode = WAL"); err != nil {
 		t.Fatal(err)
 	}
-	m := newMigrator(t, tdb, newRepo(t, threeVersions))
+	var duringRun error
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, threeVersions), ratchet.WithEvents(func(e ratchet.Event) {
+		if e.Kind == ratchet.VersionApplied && e.Version == 1 {
+			duringRun = otherReader(t, tdb.Name)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := m.Upgrade(context.Background(), ratchet.Latest); err != nil {
 		t.Fatal(err)
+	}
+	if duringRun != nil {
+		t.Errorf("another connection reading during the run: %v", duringRun)
 	}
 	var mode string
 	if err := tdb.DB.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
@@ -74,5 +87,47 @@ func TestSQLiteUpgradeLeavesWALAlone(t *testing.T) {
 	}
 	if err := otherWriter(t, tdb.Name); err != nil {
 		t.Errorf("another connection writing after the run: %v", err)
+	}
+}
+
+// otherReader reads the file through a connection of its own that does not wait.
+func otherReader(t *testing.T, path string) error {
+	t.Helper()
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var n int
+	return other.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n)
+}
+
+// TestSQLiteUpToDateNeedsNoLock: a run with nothing to apply does not wait for the write
+// lock, so a service can call Upgrade at start-up while another connection writes.
+func TestSQLiteUpToDateNeedsNoLock(t *testing.T) {
+	tdb := testdb.New(t, "sqlite")
+	m := newMigrator(t, tdb, newRepo(t, threeVersions))
+	if _, err := m.Upgrade(context.Background(), ratchet.Latest); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := sql.Open("sqlite", "file:"+tdb.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	tx, err := writer.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("CREATE TABLE held (id INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, newRepo(t, threeVersions), ratchet.WithLockTimeout(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := busy.Upgrade(context.Background(), ratchet.Latest); err != nil || len(res.Applied) != 0 {
+		t.Errorf("Upgrade of an up-to-date database while another connection writes = %+v, %v; want nothing applied, no error", res, err)
 	}
 }

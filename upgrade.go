@@ -76,10 +76,11 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if uc.atomic {
 		apply = m.applyAtomic
 	}
-	if m.dialect.Name == dialect.SQLite.Name {
-		restore, err := holdSQLiteFile(ctx, conn)
-		if err != nil {
-			return nil, err
+	if m.dialect.Name == dialect.SQLite.Name && (len(plan.Steps) > 0 || !plan.Controlled) {
+		// Only a run that writes holds the file: an up-to-date database is left to others.
+		restore, herr := holdSQLiteFile(ctx, conn)
+		if herr != nil {
+			return nil, herr
 		}
 		defer func() {
 			if restoreErr := restore(context.WithoutCancel(ctx)); restoreErr != nil && err == nil {
@@ -166,14 +167,21 @@ func (m *Migrator) stampEmpty(ctx context.Context, conn *sql.Conn) (stamped bool
 // applyStep applies one version in one transaction with its bookkeeping. It returns nil, nil
 // when another process applied the version first.
 func (m *Migrator) applyStep(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
-	applied, err := m.applyStepMode(ctx, conn, step, batched)
+	return locateFailure(func(mode runMode) (*AppliedVersion, error) {
+		return m.applyStepMode(ctx, conn, step, mode)
+	})
+}
+
+// locateFailure runs run batched and, if a batch failed without saying where (the run then
+// rolled back), again statement by statement, to report the failing statement's file:line
+// (or to succeed, if only the batch failed).
+func locateFailure[T any](run func(runMode) (T, error)) (T, error) {
+	v, err := run(batched)
 	var failed *errBatchFailed
 	if errors.As(err, &failed) {
-		// Everything was rolled back: run the version again statement by statement, to
-		// report the failing statement's file:line (or to apply it, if only the batch failed).
-		applied, err = m.applyStepMode(ctx, conn, step, locating)
+		return run(locating)
 	}
-	return applied, err
+	return v, err
 }
 
 func (m *Migrator) applyStepMode(ctx context.Context, conn *sql.Conn, step Step, mode runMode) (*AppliedVersion, error) {

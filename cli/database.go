@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"modernc.org/sqlite"
 	"os"
 	"path/filepath"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/dialect"

@@ -32,6 +32,9 @@ type Dialect struct {
 	// transactional DDL can still roll back: the others commit implicitly. Statements not
 	// listed are assumed to commit, which is the safe mistake.
 	RollbackableStatements map[string]bool
+	// CommittingStatements lists, by first keyword, the statements known to commit any open
+	// transaction before they run (MySQL's DDL), temporary tables excepted.
+	CommittingStatements map[string]bool
 	// NumberedParams reports whether bind parameters are written $1, $2, … instead of ?.
 	NumberedParams bool
 	// IdentQuote is the character that quotes identifiers.
@@ -114,6 +117,22 @@ func (d *Dialect) CreateDatabaseSQL(name string) string {
 // under the given name.
 func (d *Dialect) CreateVersionTable(name string) string {
 	return strings.Replace(versionTableDDL, "%s", d.Ident(name), 1)
+}
+
+// CommitsImplicitly reports whether stmt is known to commit any open transaction before it
+// runs (see CommittingStatements). CREATE and DROP TEMPORARY TABLE do not.
+func (d *Dialect) CommitsImplicitly(stmt string) bool {
+	kw := sqlsplit.Keyword(stmt)
+	if !d.CommittingStatements[kw] {
+		return false
+	}
+	head := strings.ToUpper(stmt[:min(len(stmt), 256)])
+	i := strings.Index(head, kw)
+	if i < 0 {
+		return true // the keyword comes after a long comment
+	}
+	after := strings.Fields(head[i+len(kw):])
+	return len(after) == 0 || after[0] != "TEMPORARY"
 }
 
 // Param returns the n-th (1-based) bind parameter placeholder.

@@ -20,6 +20,9 @@ var MySQL = &Dialect{
 		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
 		"SELECT": true, "WITH": true, "DO": true,
 	},
+	CommittingStatements: map[string]bool{
+		"CREATE": true, "ALTER": true, "DROP": true, "RENAME": true, "TRUNCATE": true,
+	},
 	MaxVersion: math.MaxInt32, // INTEGER is 32 bits here
 	IdentQuote: '`',
 	ListTables: `SELECT table_name FROM information_schema.tables

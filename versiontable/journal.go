@@ -93,20 +93,9 @@ func (t *Table) InsertJournal(ctx context.Context, q Querier, j *Journal) error 
 	return nil
 }
 
-// ClaimJournal records that j's version starts from version from, in one statement that
-// inserts the row only if the version table still says from. It reports whether it did; the
-// repository must have no journal row.
-func (t *Table) ClaimJournal(ctx context.Context, q Querier, j *Journal, from int) (bool, error) {
-	st := t.ClaimJournalStatement(j, from)
-	res, err := q.ExecContext(ctx, st.Query, st.Args...)
-	if err != nil {
-		return false, fmt.Errorf("journalling version %d: %w", j.Version, err)
-	}
-	return t.Claimed(res, j)
-}
-
-// ClaimJournalStatement is the statement of [Table.ClaimJournal]; check its result with
-// [Table.Claimed].
+// ClaimJournalStatement records that j's version starts from version from, in one statement
+// that inserts the row only if the version table still says from; [Table.Claimed] tells from
+// its result whether it did. The repository must have no journal row.
 func (t *Table) ClaimJournalStatement(j *Journal, from int) Statement {
 	query := "INSERT INTO " + JournalTable + " (repository_id, version, script, total, done, hashes, failed_line, error) SELECT " +
 		t.params(7) + ", NULL FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(8) +

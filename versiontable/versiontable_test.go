@@ -91,9 +91,9 @@ func TestRecordAllChunks(t *testing.T) {
 	}
 }
 
-// TestClaimJournal: the journal row is inserted only while the version table says the
-// version the step starts from.
-func TestClaimJournal(t *testing.T) {
+// TestClaimJournalStatement: the journal row is inserted only while the version table says
+// the version the step starts from.
+func TestClaimJournalStatement(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range testdb.Dialects {
 		t.Run(name, func(t *testing.T) {
@@ -109,13 +109,21 @@ func TestClaimJournal(t *testing.T) {
 				t.Fatal(err)
 			}
 			j := &versiontable.Journal{Version: 4, Script: "versions/004_x_mysql_upgrade.sql", Total: 2}
-			if ok, err := vt.ClaimJournal(ctx, tdb.DB, j, 2); ok || err != nil {
+			claim := func(from int) (bool, error) {
+				st := vt.ClaimJournalStatement(j, from)
+				res, err := tdb.DB.ExecContext(ctx, st.Query, st.Args...)
+				if err != nil {
+					return false, err
+				}
+				return vt.Claimed(res, j)
+			}
+			if ok, err := claim(2); ok || err != nil {
 				t.Fatalf("ClaimJournal from a stale version = %v, %v; want false, nil", ok, err)
 			}
 			if got, err := vt.ReadJournal(ctx, tdb.DB); got != nil || err != nil {
 				t.Fatalf("journal after a refused claim = %+v, %v; want none", got, err)
 			}
-			if ok, err := vt.ClaimJournal(ctx, tdb.DB, j, 3); !ok || err != nil {
+			if ok, err := claim(3); !ok || err != nil {
 				t.Fatalf("ClaimJournal = %v, %v; want true, nil", ok, err)
 			}
 			got, err := vt.ReadJournal(ctx, tdb.DB)

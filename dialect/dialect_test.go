@@ -1,0 +1,26 @@
+package dialect
+
+import "testing"
+
+func TestCommitsImplicitly(t *testing.T) {
+	for stmt, want := range map[string]bool{
+		"CREATE TABLE t (id INTEGER)":               true,
+		"-- why\ncreate index i on t (id)":          true,
+		"ALTER TABLE t ADD COLUMN c INTEGER":        true,
+		"DROP TABLE t":                              true,
+		"CREATE TEMPORARY TABLE t (id INTEGER)":     false,
+		"drop temporary table t":                    false,
+		"INSERT INTO t (id) VALUES (1)":             false,
+		"SET @x = 1":                                false,
+		"CALL p()":                                  false,
+		"CREATE\tTEMPORARY TABLE t (id INTEGER)":    false,
+		"/* c */ CREATE TEMPORARY TABLE t (id INT)": false,
+	} {
+		if got := MySQL.CommitsImplicitly(stmt); got != want {
+			t.Errorf("MySQL.CommitsImplicitly(%q) = %v, want %v", stmt, got, want)
+		}
+	}
+	if Postgres.CommitsImplicitly("CREATE TABLE t (id INTEGER)") {
+		t.Error("PostgreSQL DDL reported as committing implicitly")
+	}
+}
