@@ -507,3 +507,57 @@ func TestPostgresErrorPositionNeedsNoRerun(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicInGoMigrationReleasesTheDatabase: a Go migration that panics propagates the panic,
+// but its transaction is rolled back and the session released first: the version is not
+// applied and the next run, from another pool, can take the lock and apply it (on MySQL,
+// where the version is journalled, with --retry, as after a crash).
+func TestPanicInGoMigrationReleasesTheDatabase(t *testing.T) {
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		files := map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);"}
+		withUp := func(up func(context.Context, *sql.Tx) error) *repository.Repository {
+			repo := newRepo(t, files)
+			if err := repo.Register(repository.GoMigration{Version: 2, Name: "fill", Up: up}); err != nil {
+				t.Fatal(err)
+			}
+			return repo
+		}
+		panicking := withUp(func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO t1 (id) VALUES (1)"); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+		func() {
+			defer func() {
+				if p := recover(); p != "boom" {
+					t.Errorf("recovered %v, want the migration's panic", p)
+				}
+			}()
+			_, _ = newMigrator(t, tdb, panicking).Upgrade(context.Background(), ratchet.Latest)
+		}()
+		working := withUp(func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO t1 (id) VALUES (2)")
+			return err
+		})
+		other, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, working, ratchet.WithLockTimeout(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []ratchet.UpgradeOption
+		if !tdb.Dialect.TransactionalDDL {
+			// Journalled: as after a crash, the journal says the version was interrupted.
+			if _, err := other.Upgrade(context.Background(), ratchet.Latest); !errors.Is(err, ratchet.ErrStopped) {
+				t.Fatalf("the next run = %v, want ErrStopped", err)
+			}
+			opts = append(opts, ratchet.Retry())
+		}
+		if _, err := other.Upgrade(context.Background(), ratchet.Latest, opts...); err != nil {
+			t.Fatalf("the next run: %v", err)
+		}
+		var n, sum int
+		if err := tdb.DB.QueryRow("SELECT count(*), sum(id) FROM t1").Scan(&n, &sum); err != nil || n != 1 || sum != 2 {
+			t.Errorf("t1: %d rows summing %d, %v; want the next run's row only", n, sum, err)
+		}
+	})
+}
