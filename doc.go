@@ -30,8 +30,9 @@
 //
 // A Migrator is safe for concurrent use, and so is running several processes against one
 // database: an upgrade holds the database's migration lock (a PostgreSQL advisory lock, a
-// MySQL GET_LOCK; on SQLite the file itself, locked by a BEGIN IMMEDIATE transaction and kept
-// with locking_mode=EXCLUSIVE until the run ends) on the one connection that does the work,
+// MySQL GET_LOCK; on SQLite the file itself, locked by a BEGIN IMMEDIATE transaction and,
+// unless the database is in WAL mode, kept with locking_mode=EXCLUSIVE until the run ends) on
+// the one connection that does the work,
 // waits up to [WithLockTimeout] for it, and checks the version it starts from inside each
 // version's transaction, so every version is applied exactly once. On SQLite the run's
 // connection also uses a PERSIST rollback journal where it had DELETE or TRUNCATE; both
