@@ -13,14 +13,25 @@ import (
 
 // otherWriter tries to write the file through a connection of its own that does not wait.
 func otherWriter(t *testing.T, path string) error {
+	_, err := otherConn(t, path).Exec("CREATE TABLE IF NOT EXISTS other_writer (id INTEGER)")
+	return err
+}
+
+// otherReader reads the file through a connection of its own that does not wait.
+func otherReader(t *testing.T, path string) error {
+	var n int
+	return otherConn(t, path).QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n)
+}
+
+// otherConn opens the SQLite file in a pool of its own, with no busy timeout.
+func otherConn(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
-	_, err = other.Exec("CREATE TABLE IF NOT EXISTS other_writer (id INTEGER)")
-	return err
+	t.Cleanup(func() { other.Close() })
+	return other
 }
 
 // TestSQLiteUpgradeHoldsTheFile: while an upgrade runs, no other connection can write (or
@@ -88,18 +99,6 @@ func TestSQLiteUpgradeLeavesWALAlone(t *testing.T) {
 	if err := otherWriter(t, tdb.Name); err != nil {
 		t.Errorf("another connection writing after the run: %v", err)
 	}
-}
-
-// otherReader reads the file through a connection of its own that does not wait.
-func otherReader(t *testing.T, path string) error {
-	t.Helper()
-	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	var n int
-	return other.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n)
 }
 
 // TestSQLiteUpToDateNeedsNoLock: a run with nothing to apply does not wait for the write
