@@ -9,6 +9,7 @@ import (
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/internal/testdb"
+	"github.com/ratchetdb/ratchet/versiontable"
 )
 
 // journalled runs a test on the dialects where the given script runs statement by statement:
@@ -336,5 +337,45 @@ func versionLeftNoTrace(t *testing.T, tdb *testdb.DB) {
 	open := "SELECT count(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE()"
 	if err := tdb.DB.QueryRow(open).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("%d transactions left open, %v; want none", rows, err)
+	}
+}
+
+// TestMySQLFailedFinishIsJournalled: when every statement of a journalled version ran but its
+// bookkeeping could not be written (here the version row was moved by a tool that does not
+// take ratchet's lock), the journal records all statements as applied, so that --resume
+// finishes the version instead of running its DDL again.
+func TestMySQLFailedFinishIsJournalled(t *testing.T) {
+	tdb := testdb.New(t, "mysql")
+	ctx := context.Background()
+	files := map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);",
+		"002_b_default_upgrade.sql": "INSERT INTO t1 (id) VALUES (1);\nCREATE TABLE t2 (id INTEGER);",
+	}
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, files), ratchet.WithEvents(func(e ratchet.Event) {
+		if e.Kind == ratchet.VersionStarted && e.Version == 2 {
+			if _, err := tdb.DB.Exec("UPDATE migrate_version SET version = 99"); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Upgrade(ctx, ratchet.Latest); !errors.Is(err, versiontable.ErrConcurrentUpdate) {
+		t.Fatalf("err = %v, want ErrConcurrentUpdate", err)
+	}
+	j, err := versiontable.New(tdb.Dialect, "migrate_version", "test_repo").ReadJournal(ctx, tdb.DB)
+	if err != nil || j == nil || j.Version != 2 || j.Done() != 2 || j.Total != 2 {
+		t.Fatalf("journal = %+v, %v; want version 2 with both statements applied", j, err)
+	}
+	if _, err := tdb.DB.Exec("UPDATE migrate_version SET version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newMigrator(t, tdb, newRepo(t, files)).Upgrade(ctx, ratchet.Latest, ratchet.Resume()); err != nil {
+		t.Fatalf("--resume: %v", err)
+	}
+	var rows int
+	if err := tdb.DB.QueryRow("SELECT count(*) FROM t1").Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("t1 holds %d rows, %v; want 1 (the INSERT ran once)", rows, err)
 	}
 }
