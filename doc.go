@@ -40,7 +40,10 @@
 //
 // For SQLite, modernc.org/sqlite syncs with fsync(2) unless the program calls its
 // Fdatasync(true), as the ratchet command does: fdatasync is what SQLite's own Linux builds
-// use, and a commit is as durable with it.
+// use, and a commit is as durable with it. For MySQL and MariaDB, a go-sql-driver/mysql DSN
+// with multiStatements=true and interpolateParams=true lets a Migrator send several
+// statements per round trip, as the ratchet command does; without them it sends one at a
+// time.
 //
 // # Errors
 //
