@@ -174,7 +174,7 @@ func (st crashState) mismatch() string {
 	for v := 1; v <= st.Version; v++ {
 		done[v] = len(crashScript(v))
 	}
-	maybeTable := ""
+	var maybeTables []string // DDL run after the journal's last entry, in order
 	if j := st.Journal; j != nil {
 		stmts := crashScript(j.Version)
 		switch {
@@ -184,8 +184,10 @@ func (st crashState) mismatch() string {
 			problems = append(problems, fmt.Sprintf("the journal says %d of %d statements of version %d ran; it has %d", j.Done, j.Total, j.Version, len(stmts)))
 		default:
 			done[j.Version] = j.Done
-			if j.Done < len(stmts) {
-				maybeTable = stmts[j.Done].table
+			// DDL is journalled with the next commit: the statements that create tables
+			// right after the last entry may have run, each only if those before it did.
+			for k := j.Done; k < len(stmts) && stmts[k].table != ""; k++ {
+				maybeTables = append(maybeTables, stmts[k].table)
 			}
 		}
 		if j.Error != "" {
@@ -212,8 +214,11 @@ func (st crashState) mismatch() string {
 			}
 		}
 	}
-	if maybeTable != "" && st.Tables[maybeTable] {
-		wantTables[maybeTable] = true
+	for _, t := range maybeTables {
+		if !st.Tables[t] {
+			break
+		}
+		wantTables[t] = true
 	}
 	if d := cmp.Diff(wantTables, st.Tables); d != "" {
 		problems = append(problems, "tables (-want +got):\n"+d)
