@@ -140,10 +140,10 @@ func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, 
 		if err != nil {
 			return false, false, err
 		}
-		// The version moved: applied meanwhile, or changed under the run.
+		// The version moved: applied meanwhile, or changed under the run (as in claim).
 		skip, err := m.checkCurrent(ctx, conn, step)
 		if err == nil && !skip {
-			err = fmt.Errorf("version %d cannot be applied: the version table changed under the run", step.Version)
+			err = fmt.Errorf("journalling version %d: %w", step.Version, versiontable.ErrConcurrentUpdate)
 		}
 		return false, skip, err
 	}

@@ -187,26 +187,6 @@ func Contents(ctx context.Context, db Database) ([]string, error) {
 	return names, err
 }
 
-// queryStrings runs a query whose rows have one string column.
-func queryStrings(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 // ctxReader stops reading once its context is done.
 type ctxReader struct {
 	ctx context.Context

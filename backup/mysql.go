@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
 
 // mysqlMethod backs up with mariadb-dump (or mysqldump) in one consistent transaction,
@@ -118,7 +119,7 @@ func queryPairs(ctx context.Context, conn *sql.Conn, query string) ([][2]string,
 }
 
 func (mysqlMethod) contents(ctx context.Context, db Database) ([]string, error) {
-	return queryStrings(ctx, db.DB, `SELECT table_name FROM information_schema.tables
+	return sqlrows.Strings(ctx, db.DB, `SELECT table_name FROM information_schema.tables
 WHERE table_schema = DATABASE() ORDER BY table_name`)
 }
 

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
 
 // postgresMethod backs up with pg_dump's custom format (a consistent snapshot of a database
@@ -150,7 +152,7 @@ $ratchet_empty$;
 `
 
 func (postgresMethod) contents(ctx context.Context, db Database) ([]string, error) {
-	return queryStrings(ctx, db.DB, `SELECT n.nspname || '.' || c.relname
+	return sqlrows.Strings(ctx, db.DB, `SELECT n.nspname || '.' || c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 	AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
 
 // sqliteHeader starts every SQLite database file.
@@ -137,7 +139,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 func (sqliteMethod) contents(ctx context.Context, db Database) ([]string, error) {
-	return queryStrings(ctx, db.DB, `SELECT name FROM sqlite_master
+	return sqlrows.Strings(ctx, db.DB, `SELECT name FROM sqlite_master
 WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 ORDER BY name`)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
 
 // HistoryTable is the name of ratchet's own history table.
@@ -55,20 +56,8 @@ func (t *Table) IsBookkeeping(table string) bool {
 
 // ListTables returns the base tables of the database (the connection's schema), sorted.
 func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
-	rows, err := q.QueryContext(ctx, t.d.ListTables)
+	names, err := sqlrows.Strings(ctx, q, t.d.ListTables)
 	if err != nil {
-		return nil, fmt.Errorf("listing tables: %w", err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("listing tables: %w", err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing tables: %w", err)
 	}
 	return names, nil

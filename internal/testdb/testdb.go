@@ -24,6 +24,7 @@ import (
 
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/dburl"
+	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
 
 // Server URLs used when the environment does not name others.
@@ -187,20 +188,7 @@ func randomSuffix() string {
 
 // Strings runs a query whose rows have one string column and returns the values.
 func Strings(db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.Query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return sqlrows.Strings(context.Background(), db, query, args...)
 }
 
 // Tables returns the tables of the database, bookkeeping included, sorted.
