@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/repository"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // checkAtomic refuses an atomic upgrade that cannot be one transaction.

@@ -11,7 +11,7 @@ import (
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // applyJournalled applies a version that cannot run in one transaction, statement by

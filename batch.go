@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // A batch is statements sent to the database in one Exec: one round trip instead of one per

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/internal/testdb"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // journalled runs a test on the dialects where the given script runs statement by statement:

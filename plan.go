@@ -11,7 +11,7 @@ import (
 
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // upgradeOperation is the script operation a plain upgrade runs.

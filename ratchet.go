@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
-	"github.com/ratchetdb/ratchet/lock"
+	"github.com/ratchetdb/ratchet/internal/lock"
 	"github.com/ratchetdb/ratchet/repository"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // Latest is the target version meaning "the repository's latest version".
@@ -25,7 +25,7 @@ const Latest = -1
 // by the database (see the package documentation on locking).
 type Migrator struct {
 	db      *sql.DB
-	dialect *dialect.Dialect
+	dialect dialect.Dialect
 	repo    *repository.Repository
 	table   *versiontable.Table
 	cfg     config
@@ -110,7 +110,7 @@ func WithLockTimeout(d time.Duration) Option {
 // New returns a Migrator for repo on db, a database of dialect d. It does not touch the
 // database: the version table is created only by [Migrator.VersionControl] and by upgrades of
 // an empty database.
-func New(db *sql.DB, d *dialect.Dialect, repo *repository.Repository, opts ...Option) (*Migrator, error) {
+func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Option) (*Migrator, error) {
 	switch {
 	case db == nil:
 		return nil, errors.New("ratchet: New: nil *sql.DB")
@@ -153,7 +153,7 @@ func defaultAppliedBy() string {
 }
 
 // Dialect returns the Migrator's dialect.
-func (m *Migrator) Dialect() *dialect.Dialect { return m.dialect }
+func (m *Migrator) Dialect() dialect.Dialect { return m.dialect }
 
 // Repository returns the Migrator's repository.
 func (m *Migrator) Repository() *repository.Repository { return m.repo }

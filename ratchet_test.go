@@ -317,7 +317,7 @@ func TestGoMigrationRunsInTheVersionTransaction(t *testing.T) {
 	conformance(t, func(t *testing.T, tdb *testdb.DB) {
 		ctx := context.Background()
 		repo := newRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);"})
-		var sawDialect *dialect.Dialect
+		var sawDialect dialect.Dialect
 		err := repo.Register(repository.GoMigration{Version: 2, Name: "fill", Up: func(ctx context.Context, tx *sql.Tx) error {
 			sawDialect = dialect.FromContext(ctx)
 			_, err := tx.ExecContext(ctx, "INSERT INTO t1 (id) VALUES ("+sawDialect.Param(1)+")", 42)

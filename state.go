@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // otherTrackers are the tracking tables of other migration tools; finding one in an

@@ -11,7 +11,7 @@ import (
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // Result is what an upgrade did.

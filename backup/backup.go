@@ -18,7 +18,7 @@ import (
 // tools reach it. The zero values of the connection fields mean the tools' defaults.
 type Database struct {
 	// Dialect is [dialect.SQLite], [dialect.Postgres] or [dialect.MySQL].
-	Dialect *dialect.Dialect
+	Dialect dialect.Dialect
 	// DB is an open pool on the database. SQLite backups run VACUUM INTO on it; [Contents]
 	// queries it; restores into MySQL/MariaDB drop the database's objects through it.
 	// Restores into SQLite and PostgreSQL do not use it.
@@ -52,7 +52,7 @@ type method interface {
 
 // methodFor returns the backup method of a dialect. It is the one place that maps the
 // dialects to their tools.
-func methodFor(d *dialect.Dialect) (method, error) {
+func methodFor(d dialect.Dialect) (method, error) {
 	switch d {
 	case dialect.SQLite:
 		return sqliteMethod{}, nil

@@ -156,7 +156,7 @@ func mysqlEnv(db Database) []string {
 
 // quoteIdent quotes name with the dialect's identifier quote whatever it is: names read from
 // the catalog may be any word, reserved ones included.
-func quoteIdent(d *dialect.Dialect, name string) string {
+func quoteIdent(d dialect.Dialect, name string) string {
 	q := string(d.IdentQuote)
 	return q + strings.ReplaceAll(name, q, q+q) + q
 }

@@ -32,7 +32,7 @@ func fakeTools(t *testing.T, scripts map[string]string) string {
 }
 
 // serverBackup writes a valid backup file of the dialect holding payload.
-func serverBackup(t *testing.T, d *dialect.Dialect, payloadName string) string {
+func serverBackup(t *testing.T, d dialect.Dialect, payloadName string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "b"+Extension)
 	w, err := newArchiveWriter(path)
@@ -54,7 +54,7 @@ func TestMissingTools(t *testing.T) {
 	fakeTools(t, nil)
 	ctx := context.Background()
 	tests := []struct {
-		d                  *dialect.Dialect
+		d                  dialect.Dialect
 		payload            string
 		backupMsg, restMsg string
 	}{

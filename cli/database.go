@@ -22,7 +22,7 @@ import (
 // database is an open database with its dialect.
 type database struct {
 	*sql.DB
-	dialect     *dialect.Dialect
+	dialect     dialect.Dialect
 	url         *dburl.URL
 	lockTimeout time.Duration
 	// absent is true when the database does not exist yet: an SQLite file not created, or a

@@ -2,128 +2,143 @@ package dialect
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
-// Dialect is everything ratchet needs to know about one database backend. Its fields are
-// data, not behaviour: the engine reads them and never asks which backend it is talking to.
-// The values are shared and must not be modified.
-type Dialect struct {
-	// Name is the backend's name as it appears in script file names
-	// (`001_init_<name>_upgrade.sql`).
-	Name string
-	// Split selects the lexical rules used to split scripts into statements.
-	Split sqlsplit.Dialect
-	// TransactionalDDL reports whether DDL can be rolled back. Where it cannot, a version
-	// cannot be applied atomically and its progress is journalled statement by statement.
-	TransactionalDDL bool
-	// MultiStatementExec reports whether one Exec may carry several statements, so that a
-	// version's statements go to the server in one round trip.
-	MultiStatementExec bool
-	// MultiStatementProbe, where MultiStatementExec is false, is a harmless pair of
-	// statements with one bind parameter each. Run with the arguments 1 and 1, it succeeds
-	// only if the connection accepts several statements, with arguments, in one Exec after
-	// all (go-sql-driver/mysql does with multiStatements=true and interpolateParams=true).
-	MultiStatementProbe string
-	// RollbackableStatements lists, by first keyword, the statements a dialect without
-	// transactional DDL can still roll back: the others commit implicitly. Statements not
-	// listed are assumed to commit, which is the safe mistake.
-	RollbackableStatements map[string]bool
-	// CommittingStatements lists, by first keyword, the statements known to commit any open
-	// transaction before they run (MySQL's DDL), temporary tables excepted.
-	CommittingStatements map[string]bool
-	// NumberedParams reports whether bind parameters are written $1, $2, … instead of ?.
-	NumberedParams bool
-	// IdentQuote is the character that quotes identifiers.
-	IdentQuote byte
+// Dialect is one of the database backends ratchet supports. It is a value: what it says about
+// its backend is fixed data that no caller can change, so every Migrator sees the same.
+// The zero value is not a dialect ([Dialect.Valid] is false).
+type Dialect uint8
 
-	// ListTables returns the names of the base tables in the connection's schema, sorted.
-	ListTables string
-	// CreateHistoryTable creates ratchet's own history table; %s is the quoted table name.
-	CreateHistoryTable string
+// The supported dialects. MariaDB is the MySQL dialect.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+	MySQL
+)
 
-	// MaintenanceDatabase is the database to connect to in order to create another one on
-	// the same server ("" connects to none); CreateDatabase creates one, %s being its quoted
-	// name; UnknownDatabaseCode is the error code of a connection to a database that does
-	// not exist. All empty for SQLite, whose databases are files.
-	MaintenanceDatabase string
-	CreateDatabase      string
-	UnknownDatabaseCode string
-
-	// SanityCheck, when set, lists the tables (name, collation) whose collation is not
-	// utf8: the legacy tool refused to migrate MySQL databases with such tables.
-	SanityCheck string
-
-	// MaxVersion is the largest version the version table's INTEGER column holds (0: no
-	// limit below int64). Timestamp-numbered versions need SQLite's 64-bit integers.
-	MaxVersion int
-
-	// BusyCode is the error code of a statement that gave up waiting for another writer
-	// (SQLite's SQLITE_BUSY, after the busy timeout); "" when the Lock covers it.
-	BusyCode string
-
-	// Lock describes the session lock that serialises migrations across processes; nil
-	// when the database serialises writers itself (SQLite).
-	Lock *LockSQL
+// spec is everything ratchet knows about one backend, as data. The engine reads it through
+// Dialect's methods and never asks which backend it is talking to.
+type spec struct {
+	name             string
+	split            sqlsplit.Dialect
+	transactionalDDL bool
+	// multiStatementExec: one Exec may carry several statements.
+	multiStatementExec bool
+	// multiStatementProbe, where multiStatementExec is false: a harmless pair of statements
+	// with one bind parameter each, which succeeds with the arguments 1 and 1 only if the
+	// connection takes several statements with arguments in one Exec after all.
+	multiStatementProbe string
+	// rollbackable lists, by first keyword, the statements a dialect without transactional
+	// DDL can still roll back; the others are assumed to commit, which is the safe mistake.
+	rollbackable map[string]bool
+	// committing lists, by first keyword, the statements known to commit any open
+	// transaction before they run, temporary tables excepted.
+	committing map[string]bool
+	// refused lists, by first keyword, statements a script may not contain, with the reason.
+	refused        map[string]string
+	numberedParams bool
+	identQuote     byte
+	// maxIdent is the longest identifier the backend keeps intact; identInChars says whether
+	// it counts bytes or characters.
+	maxIdent     int
+	identInChars bool
+	beginWrite   string
+	// hexText renders a string literal from its bytes in hexadecimal (%x), which no
+	// setting of the session (escapes, character set) can misread.
+	hexText       string
+	currentSchema string
+	listTables    string
+	historyDDL    string
+	// sessionSetting names a setting that scripts may change and that each version starts
+	// from afresh: readSetting reads it, resetSetting ($1: the value) sets it for the
+	// current transaction only.
+	readSetting  string
+	resetSetting string
+	lockTimeout  *TimeoutSQL
+	hold         *HoldSQL
+	maintenance  string
+	createDB     string
+	unknownDB    string
+	existsCodes  []string
+	sanityCheck  string
+	maxVersion   int
+	busyCode     string
+	lock         *LockSQL
 }
 
-// LockSQL is a backend's session-level named lock, as SQL. Each query takes the lock key
-// as its only parameter: a string ([LockSQL.NumericKey] false) or an int64.
-type LockSQL struct {
-	// TryLock takes the lock without waiting and returns one row whose single column is
-	// true or 1 when it was taken.
-	TryLock string
-	// Unlock releases it.
-	Unlock string
-	// Holder returns one row describing the session holding the lock (no rows or NULL if
-	// unknown), for the timeout message.
-	Holder string
-	// NumericKey selects an int64 key instead of a string name.
-	NumericKey bool
+// specs holds the dialects' data, indexed by Dialect.
+var specs = [...]spec{SQLite: sqliteSpec, Postgres: postgresSpec, MySQL: mysqlSpec}
+
+func (d Dialect) spec() *spec {
+	if !d.Valid() {
+		panic("dialect: invalid Dialect " + strconv.Itoa(int(d)))
+	}
+	return &specs[d]
 }
+
+// Valid reports whether d is one of the supported dialects.
+func (d Dialect) Valid() bool { return d >= SQLite && d <= MySQL }
+
+// All returns the supported dialects.
+func All() []Dialect { return []Dialect{SQLite, Postgres, MySQL} }
 
 // ByName returns the dialect for a script dbms name ("sqlite", "postgresql", "mysql").
-func ByName(name string) (*Dialect, bool) {
-	for _, d := range All {
-		if d.Name == name {
+func ByName(name string) (Dialect, bool) {
+	for _, d := range All() {
+		if d.Name() == name {
 			return d, true
 		}
 	}
-	return nil, false
+	return 0, false
 }
 
-// All lists the supported dialects.
-var All = []*Dialect{SQLite, Postgres, MySQL}
+// Name is the backend's name as it appears in script file names
+// (`001_init_<name>_upgrade.sql`).
+func (d Dialect) Name() string { return d.spec().name }
 
-// versionTableDDL is the version table exactly as sqlalchemy-migrate's DDL compiler writes it
-// (tabs, ", " before each newline), so that a database either tool creates is the same byte
-// for byte. The same text is valid on every supported backend.
-const versionTableDDL = "CREATE TABLE %s (\n" +
-	"\trepository_id VARCHAR(250) NOT NULL, \n" +
-	"\trepository_path TEXT, \n" +
-	"\tversion INTEGER, \n" +
-	"\tPRIMARY KEY (repository_id)\n" +
-	")"
-
-// CreateDatabaseSQL returns the statement that creates database name.
-func (d *Dialect) CreateDatabaseSQL(name string) string {
-	return strings.Replace(d.CreateDatabase, "%s", d.Ident(name), 1)
+// String returns the dialect's name, or "Dialect(n)" for an invalid value.
+func (d Dialect) String() string {
+	if !d.Valid() {
+		return "Dialect(" + strconv.Itoa(int(d)) + ")"
+	}
+	return d.Name()
 }
 
-// CreateVersionTable returns the DDL that creates the sqlalchemy-migrate version table
-// under the given name.
-func (d *Dialect) CreateVersionTable(name string) string {
-	return strings.Replace(versionTableDDL, "%s", d.Ident(name), 1)
+// Split returns the lexical rules used to split scripts into statements.
+func (d Dialect) Split() sqlsplit.Dialect { return d.spec().split }
+
+// TransactionalDDL reports whether DDL can be rolled back. Where it cannot, a version cannot
+// be applied atomically and its progress is journalled statement by statement.
+func (d Dialect) TransactionalDDL() bool { return d.spec().transactionalDDL }
+
+// MultiStatementExec reports whether one Exec may always carry several statements.
+func (d Dialect) MultiStatementExec() bool { return d.spec().multiStatementExec }
+
+// MultiStatementProbe returns, where [Dialect.MultiStatementExec] is false, a harmless pair
+// of statements with one bind parameter each: run with the arguments 1 and 1, it succeeds
+// only if the connection accepts several statements with arguments in one Exec after all
+// (go-sql-driver/mysql does with multiStatements=true and interpolateParams=true). "" when
+// there is nothing to probe.
+func (d Dialect) MultiStatementProbe() string { return d.spec().multiStatementProbe }
+
+// Rollbackable reports whether stmt can be rolled back on a dialect without transactional
+// DDL (DML on MySQL); on the others, every statement can.
+func (d Dialect) Rollbackable(stmt string) bool {
+	s := d.spec()
+	return s.transactionalDDL || s.rollbackable[sqlsplit.Keyword(stmt)]
 }
 
 // CommitsImplicitly reports whether stmt is known to commit any open transaction before it
-// runs (see CommittingStatements). CREATE and DROP TEMPORARY TABLE do not.
-func (d *Dialect) CommitsImplicitly(stmt string) bool {
+// runs (DDL on MySQL). CREATE and DROP TEMPORARY TABLE do not.
+func (d Dialect) CommitsImplicitly(stmt string) bool {
 	kw := sqlsplit.Keyword(stmt)
-	if !d.CommittingStatements[kw] {
+	if !d.spec().committing[kw] {
 		return false
 	}
 	head := strings.ToUpper(stmt[:min(len(stmt), 256)])
@@ -135,9 +150,14 @@ func (d *Dialect) CommitsImplicitly(stmt string) bool {
 	return len(after) == 0 || after[0] != "TEMPORARY"
 }
 
+// Refused returns why a script may not contain stmt on this dialect, or "".
+func (d Dialect) Refused(stmt string) string {
+	return d.spec().refused[sqlsplit.Keyword(stmt)]
+}
+
 // Param returns the n-th (1-based) bind parameter placeholder.
-func (d *Dialect) Param(n int) string {
-	if d.NumberedParams {
+func (d Dialect) Param(n int) string {
+	if d.spec().numberedParams {
 		return "$" + strconv.Itoa(n)
 	}
 	return "?"
@@ -146,12 +166,210 @@ func (d *Dialect) Param(n int) string {
 // Ident returns name ready to be used as an identifier in SQL. Like SQLAlchemy, it leaves
 // plain lower-case names bare (so the DDL reads as the legacy tool wrote it) and quotes
 // everything else, doubling embedded quote characters.
-func (d *Dialect) Ident(name string) string {
+func (d Dialect) Ident(name string) string {
 	if isPlainIdent(name) {
 		return name
 	}
-	q := string(d.IdentQuote)
+	q := string(d.spec().identQuote)
 	return q + strings.ReplaceAll(name, q, q+q) + q
+}
+
+// Qualified returns table in schema as an identifier: bookkeeping names stay in the schema
+// (or database) resolved when a run starts, whatever a script does to its session.
+func (d Dialect) Qualified(schema, table string) string {
+	if schema == "" {
+		return d.Ident(table)
+	}
+	return d.Ident(schema) + "." + d.Ident(table)
+}
+
+// CheckIdent returns an error when name is longer than the backend keeps: PostgreSQL would
+// silently truncate it (63 bytes), MySQL refuses it only when the table is created (64
+// characters).
+func (d Dialect) CheckIdent(what, name string) error {
+	s := d.spec()
+	if s.maxIdent == 0 {
+		return nil
+	}
+	n, unit := len(name), "bytes"
+	if s.identInChars {
+		n, unit = utf8.RuneCountInString(name), "characters"
+	}
+	if n > s.maxIdent {
+		return fmt.Errorf("%s %q is %d %s long; %s keeps at most %d", what, name, n, unit, s.name, s.maxIdent)
+	}
+	return nil
+}
+
+// Literal returns v as an SQL literal: an integer, a string (written from its bytes in
+// hexadecimal, so that no session setting can misread it) or nil (NULL). It is for
+// bookkeeping statements sent in one Exec with script statements, where bind parameters
+// cannot be used.
+func (d Dialect) Literal(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case string:
+		return fmt.Sprintf(d.spec().hexText, v)
+	}
+	panic(fmt.Sprintf("dialect: no literal for %T", v))
+}
+
+// BeginWrite returns the statement that starts a transaction that writes: on SQLite it takes
+// the write lock at once (waiting up to the busy timeout), so that a version never fails
+// half way for want of it.
+func (d Dialect) BeginWrite() string { return d.spec().beginWrite }
+
+// CurrentSchema returns the query that reads the schema (PostgreSQL) or database (MySQL)
+// unqualified names resolve to; "" where it is fixed ([Dialect.DefaultSchema]).
+func (d Dialect) CurrentSchema() string { return d.spec().currentSchema }
+
+// DefaultSchema is the schema bookkeeping lives in where [Dialect.CurrentSchema] is "".
+const DefaultSchema = "main"
+
+// ListTables returns the query listing the base tables of the schema given as its only
+// parameter, sorted.
+func (d Dialect) ListTables() string { return d.spec().listTables }
+
+// CreateHistoryTable returns the DDL of ratchet's history table, named table.
+func (d Dialect) CreateHistoryTable(table string) string {
+	return strings.Replace(d.spec().historyDDL, "%s", table, 1)
+}
+
+// SessionSetting returns the query that reads the session setting a version starts from
+// afresh (PostgreSQL's search_path) and the statement that sets it, $1 being the value read,
+// for the current transaction only. Both "" where a dialect has none.
+func (d Dialect) SessionSetting() (read, reset string) {
+	s := d.spec()
+	return s.readSetting, s.resetSetting
+}
+
+// TimeoutSQL reads and sets how long a statement waits for another connection's lock, in
+// milliseconds (SQLite's busy timeout).
+type TimeoutSQL struct {
+	Read string // returns one integer
+	Set  string // %d is the timeout in milliseconds
+}
+
+// LockTimeout returns how the lock timeout is applied to a connection, or nil where the
+// migration lock ([Dialect.Lock]) bounds the wait.
+func (d Dialect) LockTimeout() *TimeoutSQL {
+	if t := d.spec().lockTimeout; t != nil {
+		c := *t
+		return &c
+	}
+	return nil
+}
+
+// HoldSQL describes how a run that writes holds a file database for its duration: the
+// connection keeps its write lock between transactions (the way the servers' migration lock
+// is kept), and a journal mode that deletes its file at each commit is swapped for one that
+// keeps it. Every setting belongs to the connection and is restored when the run ends.
+type HoldSQL struct {
+	ReadJournal  string   // returns the journal mode
+	SetJournal   string   // %s is the mode; returns the mode now in force
+	Keep         string   // the journal mode used during the run
+	Replace      []string // the journal modes that Keep replaces
+	Unheld       []string // journal modes in which the file is not held at all (WAL)
+	ReadLocking  string   // returns the locking mode
+	Exclusive    string   // turns the connection exclusive; returns the mode
+	Held         string   // the locking mode that means the file is already held
+	Release      string   // turns the connection back to normal and drops the lock
+	BeginLocking string   // starts the transaction inside which the connection turns exclusive
+}
+
+// Hold returns how a run holds the database file, or nil for server databases.
+func (d Dialect) Hold() *HoldSQL {
+	if h := d.spec().hold; h != nil {
+		c := *h
+		return &c
+	}
+	return nil
+}
+
+// MaintenanceDatabase is the database to connect to in order to create another one on the
+// same server ("" connects to none).
+func (d Dialect) MaintenanceDatabase() string { return d.spec().maintenance }
+
+// CreatesDatabases reports whether databases are created on a server with
+// [Dialect.CreateDatabaseSQL] (false for SQLite, whose databases are files).
+func (d Dialect) CreatesDatabases() bool { return d.spec().createDB != "" }
+
+// CreateDatabaseSQL returns the statement that creates database name.
+func (d Dialect) CreateDatabaseSQL(name string) string {
+	return strings.Replace(d.spec().createDB, "%s", d.Ident(name), 1)
+}
+
+// UnknownDatabaseCode is the error code of a connection to a database that does not exist.
+func (d Dialect) UnknownDatabaseCode() string { return d.spec().unknownDB }
+
+// DatabaseExists reports whether code is the error a CREATE DATABASE gives when the database
+// exists, or was being created at the same moment by another session.
+func (d Dialect) DatabaseExists(code string) bool {
+	for _, c := range d.spec().existsCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// SanityCheck returns the query listing the tables (name, collation) whose collation is not
+// utf8, which the legacy tool refused to migrate; "" where there is no such check.
+func (d Dialect) SanityCheck() string { return d.spec().sanityCheck }
+
+// MaxVersion is the largest version the version table's INTEGER column holds (0: no limit
+// below int64). Timestamp-numbered versions need SQLite's 64-bit integers.
+func (d Dialect) MaxVersion() int { return d.spec().maxVersion }
+
+// BusyCode is the error code of a statement that gave up waiting for another writer
+// (SQLite's SQLITE_BUSY, after the busy timeout); "" when the migration lock covers it.
+func (d Dialect) BusyCode() string { return d.spec().busyCode }
+
+// LockSQL is a backend's session-level named lock, as SQL. Each query takes the lock key as
+// its only parameter: a string ([LockSQL.NumericKey] false) or an int64.
+type LockSQL struct {
+	// TryLock takes the lock without waiting and returns one row whose single column is
+	// true or 1 when it was taken.
+	TryLock string
+	// Unlock releases it and returns one row whose single column is true or 1 when the
+	// session held it.
+	Unlock string
+	// Holder returns one row describing the session holding the lock (no rows or NULL if
+	// unknown), for the timeout message.
+	Holder string
+	// NumericKey selects an int64 key instead of a string name.
+	NumericKey bool
+}
+
+// Lock returns the session lock that serialises migrations across processes, or nil when the
+// database serialises writers itself (SQLite).
+func (d Dialect) Lock() *LockSQL {
+	if l := d.spec().lock; l != nil {
+		c := *l
+		return &c
+	}
+	return nil
+}
+
+// versionTableDDL is the version table exactly as sqlalchemy-migrate's DDL compiler writes it
+// (tabs, ", " before each newline), so that a database either tool creates is the same byte
+// for byte. The same text is valid on every supported backend.
+const versionTableDDL = "CREATE TABLE %s (\n" +
+	"\trepository_id VARCHAR(250) NOT NULL, \n" +
+	"\trepository_path TEXT, \n" +
+	"\tversion INTEGER, \n" +
+	"\tPRIMARY KEY (repository_id)\n" +
+	")"
+
+// CreateVersionTable returns the DDL that creates the sqlalchemy-migrate version table
+// named table (an identifier, quoted or qualified as needed).
+func (d Dialect) CreateVersionTable(table string) string {
+	return strings.Replace(versionTableDDL, "%s", table, 1)
 }
 
 // isPlainIdent reports whether name needs no quoting on any backend: lower-case letters,
@@ -188,12 +406,12 @@ type contextKey struct{}
 
 // NewContext returns a context that carries d. ratchet passes such a context to Go
 // migrations, so that they can write SQL for the database they run on.
-func NewContext(ctx context.Context, d *Dialect) context.Context {
+func NewContext(ctx context.Context, d Dialect) context.Context {
 	return context.WithValue(ctx, contextKey{}, d)
 }
 
-// FromContext returns the dialect carried by ctx, or nil.
-func FromContext(ctx context.Context) *Dialect {
-	d, _ := ctx.Value(contextKey{}).(*Dialect)
-	return d
+// FromContext returns the dialect carried by ctx; ok is false when it carries none.
+func FromContext(ctx context.Context) (d Dialect, ok bool) {
+	d, ok = ctx.Value(contextKey{}).(Dialect)
+	return d, ok
 }

@@ -6,29 +6,39 @@ import (
 	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
-// MySQL is MySQL and MariaDB through go-sql-driver/mysql (driver name "mysql"). DDL commits
-// implicitly, so a version cannot be rolled back as a whole.
-var MySQL = &Dialect{
-	Name:             "mysql",
-	Split:            sqlsplit.MySQL,
-	TransactionalDDL: false,
+// mysqlSpec is MySQL and MariaDB through go-sql-driver/mysql (driver name "mysql"). DDL
+// commits implicitly, so a version cannot be rolled back as a whole.
+var mysqlSpec = spec{
+	name:             "mysql",
+	split:            sqlsplit.MySQL,
+	transactionalDDL: false,
 	// ratchet's own DSN sets multiStatements=true and interpolateParams=true; a caller's
 	// may not.
-	MultiStatementProbe: "DO ?; DO ?",
+	multiStatementProbe: "DO ?; DO ?",
 	// DML; CALL and SET are left out: a procedure may run DDL, SET PASSWORD commits.
-	RollbackableStatements: map[string]bool{
+	rollbackable: map[string]bool{
 		"INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
 		"SELECT": true, "WITH": true, "DO": true,
 	},
-	CommittingStatements: map[string]bool{
+	committing: map[string]bool{
 		"CREATE": true, "ALTER": true, "DROP": true, "RENAME": true, "TRUNCATE": true,
 	},
-	MaxVersion: math.MaxInt32, // INTEGER is 32 bits here
-	IdentQuote: '`',
-	ListTables: `SELECT table_name FROM information_schema.tables
-WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
+	// A journalled version's statements after a USE would run in another database, out of
+	// reach of its journal.
+	refused: map[string]string{
+		"USE": "USE would run the rest of the version in another database, away from its journal; ratchet applies a version to the database it is given (remove the USE, or qualify the names)",
+	},
+	maxVersion:    math.MaxInt32, // INTEGER is 32 bits here
+	identQuote:    '`',
+	maxIdent:      64,
+	identInChars:  true,
+	hexText:       "CONVERT(X'%x' USING utf8mb4)",
+	beginWrite:    "START TRANSACTION",
+	currentSchema: "SELECT DATABASE()",
+	listTables: `SELECT table_name FROM information_schema.tables
+WHERE table_schema = ? AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
-	CreateHistoryTable: `CREATE TABLE IF NOT EXISTS %s (
+	historyDDL: `CREATE TABLE IF NOT EXISTS %s (
 	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 	repository_id VARCHAR(250) NOT NULL,
 	version INTEGER NOT NULL,
@@ -40,14 +50,15 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
-	SanityCheck: `SELECT table_name, table_collation FROM information_schema.tables
-WHERE table_schema = DATABASE() AND table_collation NOT LIKE '%utf8%'
+	sanityCheck: `SELECT table_name, table_collation FROM information_schema.tables
+WHERE table_schema = ? AND table_collation NOT LIKE '%utf8%'
 ORDER BY table_name`,
-	CreateDatabase:      "CREATE DATABASE %s",
-	UnknownDatabaseCode: "1049", // ER_BAD_DB_ERROR
+	createDB:    "CREATE DATABASE %s",
+	unknownDB:   "1049",           // ER_BAD_DB_ERROR
+	existsCodes: []string{"1007"}, // ER_DB_CREATE_EXISTS
 	// GET_LOCK names are server-wide: the name includes the database, so that databases of
 	// one server do not wait for each other (names are limited to 64 characters).
-	Lock: &LockSQL{
+	lock: &LockSQL{
 		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0)",
 		Unlock:  "SELECT RELEASE_LOCK(" + mysqlLockName + ")",
 		Holder: `SELECT CONCAT('connection ', p.id, ' as ', p.user, ' from ', p.host,

@@ -6,22 +6,30 @@ import (
 	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
-// Postgres is PostgreSQL through pgx's database/sql adapter (driver name "pgx"). DDL is
+// postgresSpec is PostgreSQL through pgx's database/sql adapter (driver name "pgx"). DDL is
 // transactional, so every version is applied atomically with its bookkeeping.
-var Postgres = &Dialect{
-	Name:             "postgresql",
-	Split:            sqlsplit.PostgreSQL,
-	TransactionalDDL: true,
-	// The simple query protocol (pgx uses it for queries without arguments) and SQLite's
-	// exec both run several statements.
-	MultiStatementExec: true,
-	NumberedParams:     true,
-	MaxVersion:         math.MaxInt32, // INTEGER is 32 bits here
-	IdentQuote:         '"',
-	ListTables: `SELECT table_name FROM information_schema.tables
-WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+var postgresSpec = spec{
+	name:             "postgresql",
+	split:            sqlsplit.PostgreSQL,
+	transactionalDDL: true,
+	// The simple query protocol (pgx uses it for queries without arguments) runs several
+	// statements.
+	multiStatementExec: true,
+	numberedParams:     true,
+	maxVersion:         math.MaxInt32, // INTEGER is 32 bits here
+	identQuote:         '"',
+	maxIdent:           63, // NAMEDATALEN - 1, in bytes; longer names are truncated silently
+	hexText:            "convert_from(decode('%x', 'hex'), 'UTF8')",
+	beginWrite:         "BEGIN",
+	currentSchema:      "SELECT current_schema()",
+	listTables: `SELECT table_name FROM information_schema.tables
+WHERE table_schema = $1 AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
-	CreateHistoryTable: `CREATE TABLE IF NOT EXISTS %s (
+	// A script may set search_path (every pg_dump file empties it); each version starts
+	// from the one the run started with.
+	readSetting:  "SELECT current_setting('search_path')",
+	resetSetting: "SELECT set_config('search_path', $1, true)",
+	historyDDL: `CREATE TABLE IF NOT EXISTS %s (
 	id BIGSERIAL PRIMARY KEY,
 	repository_id VARCHAR(250) NOT NULL,
 	version INTEGER NOT NULL,
@@ -33,19 +41,23 @@ ORDER BY table_name`,
 	statements INTEGER NOT NULL,
 	applied_by VARCHAR(255) NOT NULL
 )`,
-	MaintenanceDatabase: "postgres",
-	CreateDatabase:      "CREATE DATABASE %s",
-	UnknownDatabaseCode: "3D000", // invalid_catalog_name
-	Lock: &LockSQL{
+	maintenance: "postgres",
+	createDB:    "CREATE DATABASE %s",
+	unknownDB:   "3D000", // invalid_catalog_name
+	// duplicate_database; unique_violation on pg_database when two sessions create it at once
+	existsCodes: []string{"42P04", "23505"},
+	lock: &LockSQL{
 		TryLock:    "SELECT pg_try_advisory_lock($1)",
 		Unlock:     "SELECT pg_advisory_unlock($1)",
 		NumericKey: true,
-		// A bigint advisory lock shows in pg_locks as classid (high half), objid (low half).
+		// A bigint advisory lock shows in pg_locks as classid (high half), objid (low half),
+		// in the database it was taken in.
 		Holder: `SELECT 'pid ' || a.pid || COALESCE(' (' || NULLIF(a.application_name, '') || ')', '') ||
 	' as ' || COALESCE(a.usename, '?') || COALESCE(' from ' || host(a.client_addr), '') ||
 	', connected since ' || to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 	AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)
 LIMIT 1`,
 	},

@@ -21,7 +21,7 @@ import (
 	"github.com/ratchetdb/ratchet/cli"
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/testdb"
-	"github.com/ratchetdb/ratchet/lock"
+	"github.com/ratchetdb/ratchet/internal/lock"
 )
 
 // The tests in this file break the database server under ratchet: unreachable, wrong
@@ -430,7 +430,7 @@ func mustExec(t *testing.T, db *sql.DB, stmt string) {
 }
 
 // databaseExists reports whether the server has a database of that name.
-func databaseExists(t *testing.T, admin *sql.DB, d *dialect.Dialect, name string) bool {
+func databaseExists(t *testing.T, admin *sql.DB, d dialect.Dialect, name string) bool {
 	t.Helper()
 	query := "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?"
 	if d == dialect.Postgres {
@@ -444,7 +444,7 @@ func databaseExists(t *testing.T, admin *sql.DB, d *dialect.Dialect, name string
 }
 
 // listTables returns the tables of the connection's database.
-func listTables(t *testing.T, db *sql.DB, d *dialect.Dialect) []string {
+func listTables(t *testing.T, db *sql.DB, d dialect.Dialect) []string {
 	t.Helper()
 	names, err := testdb.Strings(db, d.ListTables)
 	if err != nil {

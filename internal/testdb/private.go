@@ -27,7 +27,7 @@ import (
 // has a root without password. A Server is not safe for concurrent use.
 type Server struct {
 	// Dialect is [dialect.Postgres] or [dialect.MySQL] (MariaDB).
-	Dialect *dialect.Dialect
+	Dialect dialect.Dialect
 	// URL is the ratchet URL of the server's maintenance database, with the superuser's
 	// credentials.
 	URL string

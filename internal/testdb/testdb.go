@@ -35,7 +35,7 @@ const (
 
 // DB is a fresh, empty test database.
 type DB struct {
-	Dialect *dialect.Dialect
+	Dialect dialect.Dialect
 	URL     string // ratchet URL of the database, for the CLI
 	Name    string // database name (file path for SQLite)
 	DB      *sql.DB

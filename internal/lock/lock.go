@@ -54,11 +54,12 @@ const (
 // nil *Lock and no error when the dialect needs no lock (SQLite serialises writers itself).
 // A lock held elsewhere for the whole timeout gives a [*TimeoutError] naming the holder
 // when the database can tell; cancelling ctx stops the wait with ctx's error.
-func Acquire(ctx context.Context, conn *sql.Conn, d *dialect.Dialect, repositoryID string, timeout time.Duration) (*Lock, error) {
-	if d.Lock == nil {
+func Acquire(ctx context.Context, conn *sql.Conn, d dialect.Dialect, repositoryID string, timeout time.Duration) (*Lock, error) {
+	ls := d.Lock()
+	if ls == nil {
 		return nil, nil
 	}
-	l := &Lock{conn: conn, sql: d.Lock, key: Key(d.Lock, repositoryID)}
+	l := &Lock{conn: conn, sql: ls, key: Key(ls, repositoryID)}
 	deadline := time.Now().Add(timeout)
 	wait := minPoll
 	for {
@@ -103,14 +104,21 @@ func (l *Lock) holder(ctx context.Context) string {
 }
 
 // Release releases the lock. It is safe to call on a nil *Lock. Call it with a context that
-// is not cancelled (context.WithoutCancel), so that an interrupted run still releases;
-// closing the connection releases the lock anyway.
+// is not cancelled (context.WithoutCancel), so that an interrupted run still releases. An
+// error means the session may still hold the lock: the caller must then discard the
+// connection rather than return it to a pool (closing the session releases the lock).
 func (l *Lock) Release(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
-	_, err := l.conn.ExecContext(ctx, l.sql.Unlock, l.key)
-	return err
+	var released sql.NullBool
+	if err := l.conn.QueryRowContext(ctx, l.sql.Unlock, l.key).Scan(&released); err != nil {
+		return fmt.Errorf("releasing the migration lock: %w", err)
+	}
+	if !released.Valid || !released.Bool {
+		return errors.New("releasing the migration lock: the session did not hold it")
+	}
+	return nil
 }
 
 // Key returns the lock key for a repository: a string for named locks (MySQL: at most 64

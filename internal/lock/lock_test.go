@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/internal/testdb"
-	"github.com/ratchetdb/ratchet/lock"
+	"github.com/ratchetdb/ratchet/internal/lock"
 )
 
 // TestLock is the conformance test every backend's lock passes: one session holds it, another

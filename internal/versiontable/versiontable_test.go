@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/internal/testdb"
-	"github.com/ratchetdb/ratchet/versiontable"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // TestAdvanceTouchesExactlyOneRow: the version update is conditional on the old version, so

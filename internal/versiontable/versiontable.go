@@ -34,17 +34,41 @@ var (
 
 // Table reads and writes one repository's row of the version table and its rows of the
 // history table. It holds no connection: every method runs on the Querier it is given, so the
-// caller decides which statements share a transaction.
+// caller decides which statements share a transaction. Every name it writes is qualified by
+// the schema it was made for, so that a script that changes its session's search path cannot
+// move the bookkeeping.
 type Table struct {
-	d      *dialect.Dialect
+	d      dialect.Dialect
+	schema string
 	name   string
 	repoID string
 }
 
-// New returns the bookkeeping for repository repoID in version table name.
-func New(d *dialect.Dialect, name, repoID string) *Table {
-	return &Table{d: d, name: name, repoID: repoID}
+// New returns the bookkeeping for repository repoID in version table name of schema (the
+// PostgreSQL schema or MySQL database; [dialect.DefaultSchema] on SQLite).
+func New(d dialect.Dialect, schema, name, repoID string) *Table {
+	return &Table{d: d, schema: schema, name: name, repoID: repoID}
 }
+
+// Schema resolves the schema that unqualified names resolve to on q's session now: the one
+// a run's bookkeeping stays in.
+func Schema(ctx context.Context, d dialect.Dialect, q Querier) (string, error) {
+	query := d.CurrentSchema()
+	if query == "" {
+		return dialect.DefaultSchema, nil
+	}
+	var schema sql.NullString
+	if err := q.QueryRowContext(ctx, query).Scan(&schema); err != nil {
+		return "", fmt.Errorf("reading the current schema: %w", err)
+	}
+	if !schema.Valid || schema.String == "" {
+		return "", errors.New("the connection has no current schema or database (check the search_path or the database name)")
+	}
+	return schema.String, nil
+}
+
+// ident returns a bookkeeping table's name, qualified.
+func (t *Table) ident(name string) string { return t.d.Qualified(t.schema, name) }
 
 // Name returns the version table's name.
 func (t *Table) Name() string { return t.name }
@@ -56,7 +80,7 @@ func (t *Table) IsBookkeeping(table string) bool {
 
 // ListTables returns the base tables of the database (the connection's schema), sorted.
 func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
-	names, err := sqlrows.Strings(ctx, q, t.d.ListTables)
+	names, err := sqlrows.Strings(ctx, q, t.d.ListTables(), t.schema)
 	if err != nil {
 		return nil, fmt.Errorf("listing tables: %w", err)
 	}
@@ -67,7 +91,7 @@ func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
 // for the repository. The table must exist. A NULL version (allowed by the legacy schema) reads
 // as 0.
 func (t *Table) Version(ctx context.Context, q Querier) (version int, ok bool, err error) {
-	query := "SELECT version FROM " + t.d.Ident(t.name) + " WHERE repository_id = " + t.d.Param(1)
+	query := "SELECT version FROM " + t.ident(t.name) + " WHERE repository_id = " + t.d.Param(1)
 	var v sql.NullInt64
 	switch err := q.QueryRowContext(ctx, query, t.repoID).Scan(&v); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -80,7 +104,7 @@ func (t *Table) Version(ctx context.Context, q Querier) (version int, ok bool, e
 
 // Create creates the version table with sqlalchemy-migrate's exact DDL.
 func (t *Table) Create(ctx context.Context, q Querier) error {
-	if _, err := q.ExecContext(ctx, t.d.CreateVersionTable(t.name)); err != nil {
+	if _, err := q.ExecContext(ctx, t.d.CreateVersionTable(t.ident(t.name))); err != nil {
 		return fmt.Errorf("creating %s: %w", t.name, err)
 	}
 	return nil
@@ -89,9 +113,10 @@ func (t *Table) Create(ctx context.Context, q Querier) error {
 // Stamp inserts the repository's row at version. repoPath is informational, as in the legacy
 // tool (which stores the path it was given and never reads it back).
 func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version int) error {
-	query := "INSERT INTO " + t.d.Ident(t.name) + " (repository_id, repository_path, version) VALUES (" +
-		t.params(3) + ")"
-	if _, err := q.ExecContext(ctx, query, t.repoID, repoPath, version); err != nil {
+	b := t.builder(false)
+	query := "INSERT INTO " + t.ident(t.name) + " (repository_id, repository_path, version) VALUES (" +
+		b.list(t.repoID, repoPath, version) + ")"
+	if _, err := q.ExecContext(ctx, query, b.args...); err != nil {
 		return fmt.Errorf("stamping %s at version %d: %w", t.name, version, err)
 	}
 	return nil
@@ -111,7 +136,7 @@ func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
 
 func (t *Table) advanceStatement(from, to int) Statement {
 	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
-	query := "UPDATE " + t.d.Ident(t.name) + " SET version = " + t.d.Param(1) +
+	query := "UPDATE " + t.ident(t.name) + " SET version = " + t.d.Param(1) +
 		" WHERE repository_id = " + t.d.Param(2) + " AND COALESCE(version, 0) = " + t.d.Param(3)
 	return Statement{query, []any{to, t.repoID, from}}
 }
@@ -141,7 +166,7 @@ type Statement struct {
 // Exec's, the conditional version update (check it with [Table.CheckAdvanced]). For dialects
 // whose bind parameters are written "?".
 func (t *Table) FinishJournalStatements(from, to int, e Entry) []Statement {
-	return []Statement{t.recordStatement([]Entry{e}), t.deleteJournalStatement(), t.advanceStatement(from, to)}
+	return []Statement{t.recordStatement([]Entry{e}), t.deleteJournal(), t.advanceStatement(from, to)}
 }
 
 // Entry is one row of the history table: one applied script.
@@ -158,8 +183,7 @@ type Entry struct {
 
 // CreateHistory creates the history table if it does not exist.
 func (t *Table) CreateHistory(ctx context.Context, q Querier) error {
-	ddl := strings.Replace(t.d.CreateHistoryTable, "%s", t.d.Ident(HistoryTable), 1)
-	if _, err := q.ExecContext(ctx, ddl); err != nil {
+	if _, err := q.ExecContext(ctx, t.d.CreateHistoryTable(t.ident(HistoryTable))); err != nil {
 		return fmt.Errorf("creating %s: %w", HistoryTable, err)
 	}
 	return nil
@@ -193,7 +217,7 @@ func (t *Table) RecordAll(ctx context.Context, q Querier, entries []Entry) error
 // recordStatement inserts entries into the history table.
 func (t *Table) recordStatement(entries []Entry) Statement {
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + t.d.Ident(HistoryTable) +
+	b.WriteString("INSERT INTO " + t.ident(HistoryTable) +
 		" (repository_id, version, phase, script, checksum, applied_at, duration_ms, statements, applied_by) VALUES ")
 	args := make([]any, 0, len(entries)*historyColumns)
 	for i, e := range entries {
@@ -219,7 +243,7 @@ func (t *Table) recordStatement(entries []Entry) Statement {
 // have none.
 func (t *Table) History(ctx context.Context, q Querier) ([]Entry, error) {
 	query := "SELECT version, phase, script, checksum, applied_at, duration_ms, statements, applied_by FROM " +
-		t.d.Ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY id"
+		t.ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY id"
 	rows, err := q.QueryContext(ctx, query, t.repoID)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
@@ -245,7 +269,7 @@ func (t *Table) History(ctx context.Context, q Querier) ([]Entry, error) {
 // AppliedVersions returns the versions the history table records for the repository,
 // ascending, each once.
 func (t *Table) AppliedVersions(ctx context.Context, q Querier) ([]int, error) {
-	query := "SELECT DISTINCT version FROM " + t.d.Ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY version"
+	query := "SELECT DISTINCT version FROM " + t.ident(HistoryTable) + " WHERE repository_id = " + t.d.Param(1) + " ORDER BY version"
 	rows, err := q.QueryContext(ctx, query, t.repoID)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", HistoryTable, err)
