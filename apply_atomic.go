@@ -3,148 +3,172 @@ package ratchet
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
-	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
-
-// checkAtomic refuses an atomic upgrade that cannot be one transaction.
-func (m *Migrator) checkAtomic(plan *Plan) error {
-	if !m.dialect.TransactionalDDL {
-		return fmt.Errorf("%w: DDL commits implicitly on %s; run without --atomic (each version is then journalled statement by statement)", ErrNotAtomic, m.dialect.Name)
-	}
-	for _, s := range plan.Steps {
-		if s.Journalled {
-			return fmt.Errorf("%w: %s must run outside a transaction (-- ratchet:no-transaction); run without --atomic", ErrNotAtomic, s.Script.Path)
-		}
-		if s.Recovering {
-			return fmt.Errorf("%w: version %d stopped part way; resume or retry it without --atomic", ErrNotAtomic, s.Version)
-		}
-	}
-	return nil
-}
 
 // maxBatchSize bounds the SQL text sent in one round trip by an atomic upgrade: beyond a
 // few dozen versions per round trip there is nothing left to gain, only memory to hold it.
 const maxBatchSize = 64 << 10
 
-// applyAtomic stamps an empty database and applies every step in one transaction, with each
-// step's version update and history row. A failure rolls everything back, stamp included.
-func (m *Migrator) applyAtomic(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
-	return locateFailure(func(mode runMode) (*Result, error) {
-		return m.applyAtomicMode(ctx, conn, plan, mode)
-	})
-}
-
-func (m *Migrator) applyAtomicMode(ctx context.Context, conn *sql.Conn, plan *Plan, mode runMode) (*Result, error) {
-	res := &Result{Start: plan.Current, End: plan.Current}
-	var applied []AppliedVersion
-	var steps []Step
-	err := inTx(ctx, conn, func(tx *sql.Tx) error {
-		st, err := m.readState(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if !st.controlled {
-			if err := st.controllable(); err != nil {
-				return err
-			}
-			if err := m.stamp(ctx, tx, st, 0); err != nil {
-				return err
-			}
-			res.Stamped = true
-		}
-		if len(plan.Steps) > 0 {
-			if err := m.table.CreateHistory(ctx, tx); err != nil {
-				return err
-			}
-		}
-		// The version was read in this transaction, which holds the write lock: the steps
-		// need no re-check each, and the bookkeeping is written once, at the end.
-		var entries []versiontable.Entry
-		from := st.version
-		var b batch
-		var waiting []int // the entries whose statements wait in b
-		flush := func() error {
-			if b.len() == 0 {
-				return nil
-			}
-			start := m.cfg.now()
-			if err := b.exec(ctx, tx); err != nil {
-				return err
-			}
-			// One round trip ran these versions: they share its time.
-			share := m.cfg.now().Sub(start) / time.Duration(len(waiting))
-			for _, i := range waiting {
-				entries[i].Duration = share
-			}
-			b, waiting = batch{}, nil
-			return nil
-		}
-		for _, step := range plan.Steps {
-			if step.Version <= st.version {
-				continue // applied meanwhile by another process
-			}
-			if len(entries) == 0 && step.From != st.version {
-				return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, st.version)
-			}
-			if mode == batched && step.Script.Kind == repository.SQL && m.multiStatementExec(ctx, tx) {
-				run := m.runnable(step, step.Statements, mode)
-				for _, s := range run {
-					b.add(&step, s)
-				}
-				entries = append(entries, m.entry(step, m.cfg.now(), len(run)))
-				steps = append(steps, step)
-				waiting = append(waiting, len(entries)-1)
-				if b.size() >= maxBatchSize {
-					if err := flush(); err != nil {
-						return err
+// applyAtomic stamps an empty database and applies every step in one transaction, with the
+// version update and the history rows. A failure rolls everything back, stamp included, and
+// nothing is run again: the failing statement is the one the execution reported. The
+// statements of many versions share a round trip, unless a Go migration needs the
+// transaction as a *sql.Tx: then they run one per Exec in it.
+func (s *session) applyAtomic(ctx context.Context, plan *Plan, res *Result) error {
+	a := &atomicRun{s: s, plan: plan}
+	var err error
+	if slices.ContainsFunc(plan.Steps, func(st Step) bool { return st.Script.Kind == repository.Go }) {
+		err = s.goTx(ctx, func(tx *sql.Tx) error {
+			a.q, a.tx = tx, tx
+			a.exec = func(ctx context.Context, stmts []string) (int, error) {
+				for i, q := range stmts {
+					if _, err := tx.ExecContext(ctx, q); err != nil {
+						return i, err
 					}
 				}
-				continue
+				return len(stmts), nil
 			}
-			if err := flush(); err != nil {
-				return err
-			}
-			start := m.cfg.now()
-			n, err := m.runScript(ctx, tx, step, mode)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, m.entry(step, start, n))
-			steps = append(steps, step)
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if len(entries) == 0 {
-			return nil
-		}
-		for _, e := range entries {
-			applied = append(applied, AppliedVersion{Version: e.Version, Script: e.Script, Statements: e.Statements, Duration: e.Duration})
-		}
-		if err := m.table.Advance(ctx, tx, from, entries[len(entries)-1].Version); err != nil {
-			return err
-		}
-		return m.table.RecordAll(ctx, tx, entries)
-	})
-	var failed *errBatchFailed
-	if errors.As(err, &failed) {
-		return nil, err
+			return a.run(ctx)
+		})
+	} else {
+		a.q, a.exec = s.conn, s.execAll
+		err = s.inTx(ctx, func() error { return a.run(ctx) })
 	}
 	if err != nil {
-		return &Result{Start: plan.Current, End: plan.Current}, contextError(ctx, err)
+		return contextError(ctx, err)
 	}
-	if res.Stamped {
-		m.emit(Event{Kind: Stamped})
+	res.Stamped = a.stamped
+	if a.stamped {
+		s.m.emit(Event{Kind: Stamped})
 	}
-	for i := range applied {
-		m.emitApplied(steps[i], &applied[i])
-		res.End = applied[i].Version
+	for i, e := range a.entries {
+		v := applied(e)
+		s.m.emitApplied(a.steps[i], v)
+		res.Applied = append(res.Applied, *v)
+		res.End = e.Version
 	}
-	res.Applied = applied
-	return res, nil
+	return nil
+}
+
+// atomicRun is the state of one atomic upgrade.
+type atomicRun struct {
+	s       *session
+	plan    *Plan
+	q       versiontable.Querier
+	tx      *sql.Tx // set when Go migrations need it
+	exec    func(ctx context.Context, stmts []string) (int, error)
+	stamped bool
+	steps   []Step
+	entries []versiontable.Entry
+
+	batch   []string
+	owners  []batchOwner // the step and statement of each statement of batch
+	size    int
+	waiting []int // the entries whose statements wait in batch
+}
+
+// batchOwner locates a statement of a batch in the plan.
+type batchOwner struct{ step, stmt int }
+
+func (a *atomicRun) run(ctx context.Context) error {
+	s := a.s
+	st, err := s.readStateOn(ctx, a.q)
+	if err != nil {
+		return err
+	}
+	if !st.controlled {
+		if err := st.controllable(); err != nil {
+			return err
+		}
+		if err := s.stampOn(ctx, a.q, st, 0); err != nil {
+			return err
+		}
+		a.stamped = true
+	}
+	if len(a.plan.Steps) > 0 {
+		if err := s.table.CreateHistory(ctx, a.q); err != nil {
+			return err
+		}
+	}
+	// The version was read in this transaction, which holds the write lock: the steps need
+	// no re-check each, and the bookkeeping is written once, at the end.
+	from := st.version
+	for _, step := range a.plan.Steps {
+		if step.Version <= st.version {
+			continue // applied meanwhile by another process
+		}
+		if len(a.steps) == 0 && step.From != st.version {
+			return fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, st.version)
+		}
+		s.m.warnSkipped(step, 0)
+		a.steps = append(a.steps, step)
+		a.entries = append(a.entries, s.m.entry(step, s.m.cfg.now()))
+		if step.Script.Kind == repository.Go {
+			if err := a.flush(ctx); err != nil {
+				return err
+			}
+			start := s.m.cfg.now()
+			if err := s.runGo(ctx, a.tx, step); err != nil {
+				return err
+			}
+			a.entries[len(a.entries)-1].Duration = s.m.cfg.now().Sub(start)
+			continue
+		}
+		for i, stmt := range step.Statements {
+			if !sqlsplit.IsTransactionControl(stmt.Text) {
+				a.batch = append(a.batch, stmt.Text)
+				a.owners = append(a.owners, batchOwner{len(a.steps) - 1, i})
+				a.size += len(stmt.Text)
+			}
+		}
+		a.waiting = append(a.waiting, len(a.entries)-1)
+		if a.size >= maxBatchSize {
+			if err := a.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
+	if len(a.entries) == 0 {
+		return nil
+	}
+	if err := s.table.Advance(ctx, a.q, from, a.entries[len(a.entries)-1].Version); err != nil {
+		return err
+	}
+	return s.table.RecordAll(ctx, a.q, a.entries)
+}
+
+// flush sends the waiting statements. The versions they belong to share the time it took.
+func (a *atomicRun) flush(ctx context.Context) error {
+	if len(a.waiting) == 0 {
+		return nil
+	}
+	start := a.s.m.cfg.now()
+	if len(a.batch) > 0 {
+		done, err := a.exec(ctx, a.batch)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && done < len(a.owners):
+			o := a.owners[done]
+			return a.s.m.statementError(a.steps[o.step], o.stmt, err)
+		case err != nil:
+			return err
+		}
+	}
+	share := a.s.m.cfg.now().Sub(start) / time.Duration(len(a.waiting))
+	for _, i := range a.waiting {
+		a.entries[i].Duration = share
+	}
+	a.batch, a.owners, a.size, a.waiting = nil, nil, 0, nil
+	return nil
 }

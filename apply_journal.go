@@ -2,207 +2,164 @@ package ratchet
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
-// applyJournalled applies a version that cannot run in one transaction, statement by
-// statement on one session, recording the applied statements in the journal (see
-// runJournalled). When all statements ran, the version update, the history row and the
-// removal of the journal commit together.
-func (m *Migrator) applyJournalled(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
-	j := &versiontable.Journal{Version: step.Version, Script: step.Script.Path, Total: max(1, len(step.Statements))}
-	for _, st := range step.Statements[:step.ResumeAt] {
-		j.Hashes = append(j.Hashes, statementHash(st.Text))
-	}
-	pending, skip, err := m.startJournal(ctx, conn, step, j)
-	if err != nil || skip {
-		return nil, err
-	}
-	m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
-	start := m.cfg.now()
-	n, err := m.runJournalled(ctx, conn, step, j)
-	if err != nil {
-		if pending && j.Done() == 0 && m.claimRolledBack(ctx, conn) {
-			// The first statement never ran (a syntax error; an interruption before it), so
-			// neither did its implicit commit: the version did not start.
-			return nil, contextError(ctx, err)
-		}
-		return nil, m.stopped(ctx, conn, step, j, n, err)
-	}
-	applied, err := m.finishJournalled(ctx, conn, step, start, n)
-	if err != nil {
-		// Every statement ran: the journal records them all, and the next run finishes the
-		// version with --resume.
-		return nil, m.stopped(ctx, conn, step, j, n, err)
-	}
-	m.emitApplied(step, applied)
-	return applied, nil
-}
-
-// claimRolledBack ends the transaction a pending journal claim may have left open, and
-// reports whether that removed the claim: true when the version's first statement never
-// committed it. False when it did, or when the session is gone.
-func (m *Migrator) claimRolledBack(ctx context.Context, conn *sql.Conn) bool {
-	detached := context.WithoutCancel(ctx)
-	if _, err := conn.ExecContext(detached, "ROLLBACK"); err != nil {
-		return false
-	}
-	j, err := m.table.ReadJournal(detached, conn)
-	return err == nil && j == nil
-}
-
-// finishJournalled records a journalled step applied: the conditional version update, the
-// history row and the removal of the journal commit together. Where the connection takes
-// several statements with arguments in one Exec (MySQL), that takes two round trips.
-func (m *Migrator) finishJournalled(ctx context.Context, conn *sql.Conn, step Step, start time.Time, n int) (*AppliedVersion, error) {
-	if !m.dialect.TransactionalDDL && m.multiStatementExec(ctx, conn) {
-		e := m.entry(step, start, n)
-		res, err := startTransactionWith(ctx, conn, m.table.FinishJournalStatements(step.From, step.Version, e)...)
-		if err != nil {
-			return nil, err
-		}
-		if err = m.table.CheckAdvanced(res, step.From, step.Version); err == nil {
-			_, err = conn.ExecContext(ctx, "COMMIT")
-		}
-		if err != nil {
-			return nil, errors.Join(err, rollback(ctx, conn))
-		}
-		return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration}, nil
-	}
-	var applied *AppliedVersion
-	err := inTx(ctx, conn, func(tx *sql.Tx) error {
-		var err error
-		if applied, err = m.finish(ctx, tx, step, start, n); err != nil {
-			return err
-		}
-		return m.table.DeleteJournal(ctx, tx)
-	})
-	return applied, err
-}
-
-// startTransactionWith starts a transaction and runs statements in it, all in one Exec, and
-// returns the result of the last statement. The transaction is left open for the caller to
-// end, unless the Exec failed. Only for connections that take several statements with
-// arguments in one Exec (see [dialect.Dialect.MultiStatementProbe]).
-func startTransactionWith(ctx context.Context, conn *sql.Conn, stmts ...versiontable.Statement) (sql.Result, error) {
-	queries := []string{"START TRANSACTION"}
-	var args []any
-	for _, st := range stmts {
-		queries = append(queries, st.Query)
-		args = append(args, st.Args...)
-	}
-	res, err := conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
-	if err != nil {
-		return nil, errors.Join(err, rollback(ctx, conn))
-	}
-	return res, nil
-}
-
-// rollback ends the transaction open on conn, even when ctx is cancelled. A lost session
-// is no error: the server has rolled the transaction back itself.
-func rollback(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil && !connectionLost(err) {
-		return fmt.Errorf("rolling back: %w", err)
-	}
-	return nil
-}
-
-// startJournal records that the step starts, unless another process applied it meanwhile
-// (skip). A fresh attempt whose first statement commits implicitly (DDL on MySQL) starts a
-// transaction and claims its journal row in one round trip, and leaves the transaction open:
-// that statement commits it before it runs. That saves a commit per version, and the row is
-// still durable before anything of the version is (pending then reports the open
-// transaction). A resumed or retried version replaces the row of the
-// attempt that stopped, atomically: a crash in between would lose the record of what it
-// applied.
-func (m *Migrator) startJournal(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal) (pending, skip bool, err error) {
-	if !step.Recovering && m.commitsImplicitly(step) && m.multiStatementExec(ctx, conn) {
-		res, err := startTransactionWith(ctx, conn, m.table.ClaimJournalStatement(j, step.From))
-		if err != nil {
-			return false, false, err
-		}
-		claimed, err := m.table.Claimed(res, j)
-		if claimed && err == nil {
-			return true, false, nil
-		}
-		if rerr := rollback(ctx, conn); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		if err != nil {
-			return false, false, err
-		}
-		// The version moved: applied meanwhile, or changed under the run (as in claim).
-		skip, err := m.checkCurrent(ctx, conn, step)
-		if err == nil && !skip {
-			err = fmt.Errorf("journalling version %d: %w", step.Version, versiontable.ErrConcurrentUpdate)
-		}
-		return false, skip, err
-	}
-	if skip, err := m.checkCurrent(ctx, conn, step); err != nil || skip {
-		return false, skip, err
-	}
-	if step.Recovering {
-		return false, false, inTx(ctx, conn, func(tx *sql.Tx) error { return m.table.StartJournal(ctx, tx, j) })
-	}
-	return false, false, m.table.InsertJournal(ctx, conn, j)
-}
-
-// commitsImplicitly reports whether the step's first statement to run commits any open
-// transaction before it runs (DDL on MySQL, MariaDB).
-func (m *Migrator) commitsImplicitly(step Step) bool {
-	if step.Script.Kind != repository.SQL || step.ResumeAt >= len(step.Statements) {
-		return false
-	}
-	return m.dialect.CommitsImplicitly(step.Statements[step.ResumeAt].Text)
-}
-
-// runJournalled runs the step's statements from step.ResumeAt and returns how many ran.
+// A journalled version is one that cannot run in one transaction: DDL commits implicitly on
+// its dialect (MySQL, MariaDB), or its script starts with `-- ratchet:no-transaction`. Its
+// statements run one by one on the session and ratchet_journal records, at every moment,
+// exactly which are applied and which one is in flight:
 //
-// Consecutive statements that the database can roll back (DML on MySQL) run in one
-// transaction that also records them in the journal: they are applied and journalled
-// together or not at all. A statement that commits on its own (DDL on MySQL, every statement
-// of a no-transaction script) runs outside any transaction, and its journal entry is written
-// with the next transaction (or when the version stops or ends): an extra commit per
-// statement would double the cost of DDL. So after a crash the journal may lag behind by the
-// statements of that kind run since its last entry, and --resume runs them again; after a
-// failure it is exact.
-func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal) (int, error) {
-	if step.Script.Kind == repository.Go {
-		err := inTx(ctx, conn, func(tx *sql.Tx) error {
-			if err := step.Script.Up(dialect.NewContext(ctx, m.dialect), tx); err != nil {
-				return &ScriptError{Version: step.Version, Script: step.Script.Path, Err: err}
-			}
-			return nil
-		})
-		if err == nil {
-			j.Hashes = append(j.Hashes, "go")
-		}
-		return 0, err
+//   - Consecutive statements that the database can roll back (DML on MySQL) run in one
+//     transaction that also records them: they are applied and journalled together or not
+//     at all, so a crash in the middle leaves them simply not applied.
+//   - A statement that commits by itself is recorded as in flight before it runs. On MySQL,
+//     which commits the open transaction before a DDL statement runs, that record rides in
+//     the same round trip and on the DDL's own implicit commit; elsewhere (a no-transaction
+//     script) it costs a commit of its own. After a crash, such a statement may or may not
+//     have taken effect, and the operator says which ([InFlight]).
+//   - When every statement ran, the history row, the version update and the removal of the
+//     journal commit together.
+
+// journalRun is one attempt at a journalled version.
+type journalRun struct {
+	s    *session
+	step Step
+	j    *versiontable.Journal
+	// pending is true while a claim of the journal row waits, uncommitted, in a transaction
+	// that the version's first statement (DDL) commits before it runs.
+	pending bool
+}
+
+// applyJournalled applies a version that cannot run in one transaction. It returns nil, nil
+// when another process applied it first.
+func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersion, error) {
+	j := &versiontable.Journal{Version: step.Version, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
+	for i := range step.ResumeAt {
+		j.Hashes = append(j.Hashes, r0hash(step, i))
 	}
+	r := &journalRun{s: s, step: step, j: j}
+	skip, err := r.start(ctx)
+	if err != nil || skip {
+		return nil, contextError(ctx, err)
+	}
+	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+	start := s.m.cfg.now()
+	if err := r.run(ctx); err != nil {
+		return nil, r.stopped(ctx, err)
+	}
+	e, err := r.finish(ctx, start)
+	if err != nil {
+		// Every statement ran: the journal records them all, and resuming finishes it.
+		return nil, r.stopped(ctx, err)
+	}
+	return s.done(step, e), nil
+}
+
+// r0hash returns the journal hash of statement i of step: "go" for a Go migration.
+func r0hash(step Step, i int) string {
+	if step.Script.Kind == repository.Go {
+		return "go"
+	}
+	return statementHash(step.Statements[i].Text)
+}
+
+// statementHash identifies an applied statement in the journal.
+func statementHash(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:8])
+}
+
+// start records that the step starts, unless another process applied it meanwhile (skip).
+// A resumed or retried version replaces the journal row of the attempt that stopped, in one
+// transaction. A fresh attempt claims the row only while the version table still says the
+// version it starts from; when its first statement commits implicitly, the claim is left in
+// an open transaction that the statement commits before it runs, which saves a commit.
+func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
+	s, step := r.s, r.step
+	if step.Recovering {
+		if skip, err := s.checkCurrent(ctx, s.conn, step); err != nil || skip {
+			return skip, err
+		}
+		return false, s.inTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
+	}
+	pending := false
+	if first, ok := r.firstToRun(); ok && s.m.dialect.CommitsImplicitly(first.Text) && s.m.multiStatementExec(ctx, s.conn) {
+		pending = true
+		r.j.Running = step.ResumeAt + 1 // the claim records the first statement in flight
+	}
+	claim := s.table.ClaimJournal(r.j, step.From)
+	query := claim.Query
+	if pending {
+		query = s.m.dialect.BeginWrite() + ";\n" + query
+	}
+	res, err := s.conn.ExecContext(ctx, query, claim.Args...)
+	if err != nil {
+		if pending {
+			s.rollback(ctx)
+		}
+		return false, fmt.Errorf("journalling version %d: %w", step.Version, err)
+	}
+	claimed, err := s.table.Claimed(res, r.j)
+	if claimed && err == nil {
+		r.pending = pending
+		return false, nil
+	}
+	if pending {
+		s.rollback(ctx)
+	}
+	r.j.Running = 0
+	if err != nil {
+		return false, err
+	}
+	// The version moved: applied meanwhile, or changed under the run (as in claim).
+	skip, err = s.checkCurrent(ctx, s.conn, step)
+	if err == nil && !skip {
+		err = fmt.Errorf("journalling version %d: %w", step.Version, versiontable.ErrConcurrentUpdate)
+	}
+	return skip, err
+}
+
+// firstToRun returns the first statement the attempt runs.
+func (r *journalRun) firstToRun() (sqlsplit.Statement, bool) {
+	if r.step.Script.Kind != repository.SQL || r.step.ResumeAt >= len(r.step.Statements) {
+		return sqlsplit.Statement{}, false
+	}
+	return r.step.Statements[r.step.ResumeAt], true
+}
+
+// run runs the step's statements from step.ResumeAt on.
+func (r *journalRun) run(ctx context.Context) error {
+	step := r.step
+	if step.Script.Kind == repository.Go {
+		return nil // runs with the bookkeeping, in finish
+	}
+	r.s.m.warnSkipped(step, step.ResumeAt)
 	noTx := sqlsplit.NoTransaction(step.Script.SQL)
 	rollsBack := func(st sqlsplit.Statement) bool {
-		return !noTx && (m.dialect.TransactionalDDL || m.dialect.RollbackableStatements[sqlsplit.Keyword(st.Text)])
+		return !noTx && (sqlsplit.IsTransactionControl(st.Text) || r.s.m.dialect.Rollbackable(st.Text))
 	}
 	stmts := step.Statements
-	n := 0
 	for i := step.ResumeAt; i < len(stmts); {
+		if sqlsplit.IsTransactionControl(stmts[i].Text) && !rollsBack(stmts[i]) {
+			r.j.Hashes = append(r.j.Hashes, statementHash(stmts[i].Text)) // skipped
+			i++
+			continue
+		}
 		if !rollsBack(stmts[i]) {
-			if !m.skipTransactionControl(step, stmts[i]) {
-				if err := m.exec(ctx, conn, step, stmts[i]); err != nil {
-					return n, err
-				}
-				n++
+			if err := r.runAlone(ctx, i); err != nil {
+				return err
 			}
-			j.Hashes = append(j.Hashes, statementHash(stmts[i].Text))
 			i++
 			continue
 		}
@@ -210,78 +167,224 @@ func (m *Migrator) runJournalled(ctx context.Context, conn *sql.Conn, step Step,
 		for end < len(stmts) && rollsBack(stmts[end]) {
 			end++
 		}
-		ran, err := locateFailure(func(mode runMode) (int, error) {
-			return m.runGroup(ctx, conn, step, j, stmts[i:end], mode)
-		})
-		if err != nil {
-			return n, err
-		}
-		n += ran
-		i = end
-	}
-	return n, nil
-}
-
-// runGroup runs consecutive statements that the database can roll back in one transaction
-// that also records them in the journal: they are applied and journalled together or not at
-// all. It returns how many statements ran.
-func (m *Migrator) runGroup(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, group []sqlsplit.Statement, mode runMode) (ran int, err error) {
-	mark := len(j.Hashes)
-	err = inTx(ctx, conn, func(tx *sql.Tx) error {
-		var err error
-		if ran, err = m.runStatements(ctx, tx, step, group, mode); err != nil {
+		if err := r.runGroup(ctx, i, end); err != nil {
 			return err
 		}
-		for _, st := range group {
-			j.Hashes = append(j.Hashes, statementHash(st.Text))
-		}
-		return m.table.AdvanceJournal(ctx, tx, j)
-	})
-	if err != nil {
-		j.Hashes = j.Hashes[:mark] // rolled back: none of the group is applied
+		i = end
 	}
-	return ran, err
+	return nil
+}
+
+// runAlone runs statement i, which commits by itself, recording it as in flight first.
+func (r *journalRun) runAlone(ctx context.Context, i int) error {
+	s, j := r.s, r.j
+	stmt := r.step.Statements[i].Text
+	j.Running = i + 1
+	var texts []string
+	switch {
+	case r.pending:
+		// The claim, which already says so, waits in the transaction this statement commits.
+	case s.m.dialect.CommitsImplicitly(stmt) && s.m.multiStatementExec(ctx, s.conn):
+		// The statement commits the open transaction, and the record in it, before it runs.
+		texts = []string{s.m.dialect.BeginWrite(), s.table.Progress(j, true).Query}
+	default:
+		// Outside any transaction nothing can carry the record: it takes a commit of its own.
+		if err := s.table.RecordProgress(ctx, s.conn, j); err != nil {
+			j.Running = 0
+			return err
+		}
+	}
+	done, err := s.execAll(ctx, append(texts, stmt))
+	if err != nil {
+		if done < len(texts) {
+			// The record failed, and the statement never ran.
+			s.rollback(ctx)
+			j.Running = 0
+			return fmt.Errorf("journalling version %d: %w", j.Version, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.m.statementError(r.step, i, err)
+	}
+	r.pending = false
+	j.Hashes = append(j.Hashes, statementHash(stmt))
+	return nil
+}
+
+// runGroup runs statements from to end (exclusive), which the database can roll back, in
+// one transaction that also records them: they are applied and journalled together or not
+// at all. A statement recorded in flight before them, which has completed, is recorded so
+// first, in a commit of its own: a crash during the group must not leave it in doubt.
+func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
+	s, j, step := r.s, r.j, r.step
+	var texts []string
+	owner := []int{} // the statement index of each text; -1 for bookkeeping
+	if j.Running > 0 {
+		done := *j
+		done.Running = 0
+		texts, owner = append(texts, s.table.Progress(&done, true).Query), append(owner, -1)
+	}
+	prefix := len(texts)
+	texts, owner = append(texts, s.m.dialect.BeginWrite()), append(owner, -1)
+	after := *j
+	after.Running = 0
+	after.Hashes = append([]string(nil), j.Hashes...)
+	for i := from; i < end; i++ {
+		text := step.Statements[i].Text
+		after.Hashes = append(after.Hashes, statementHash(text))
+		if !sqlsplit.IsTransactionControl(text) {
+			texts, owner = append(texts, text), append(owner, i)
+		}
+	}
+	texts, owner = append(texts, s.table.Progress(&after, true).Query, "COMMIT"), append(owner, -1, -1)
+	done, err := s.execAll(ctx, texts)
+	if done >= prefix {
+		j.Running = 0
+	}
+	if err == nil {
+		j.Hashes = after.Hashes
+		return nil
+	}
+	s.rollback(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case done < len(owner) && owner[done] >= 0:
+		return s.m.statementError(step, owner[done], err)
+	}
+	return fmt.Errorf("journalling version %d: %w", j.Version, err)
+}
+
+// finish records the step applied: the history row, the removal of the journal and the
+// conditional version update commit together — with a Go migration's own effects, which
+// run in that transaction.
+func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable.Entry, error) {
+	s, step := r.s, r.step
+	if step.Script.Kind == repository.Go {
+		var e versiontable.Entry
+		err := s.goTx(ctx, func(tx *sql.Tx) error {
+			if step.ResumeAt == 0 {
+				if err := s.runGo(ctx, tx, step); err != nil {
+					return err
+				}
+			}
+			e = s.m.entry(step, start)
+			return r.record(ctx, tx, e)
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.j.Hashes = []string{"go"}
+		return &e, nil
+	}
+	e := s.m.entry(step, start)
+	if s.m.multiStatementExec(ctx, s.conn) && s.m.dialect.Param(1) == "?" {
+		// One round trip for the bookkeeping, one for the commit, once the version update
+		// is known to have touched its row.
+		stmts := s.table.FinishJournalStatements(step.From, step.Version, e)
+		queries := []string{s.m.dialect.BeginWrite()}
+		var args []any
+		for _, st := range stmts {
+			queries = append(queries, st.Query)
+			args = append(args, st.Args...)
+		}
+		res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
+		if err == nil {
+			err = s.table.CheckAdvanced(res, step.From, step.Version)
+		}
+		if err == nil {
+			err = s.commit(ctx)
+		}
+		if err != nil {
+			s.rollback(ctx)
+			return nil, err
+		}
+		return &e, nil
+	}
+	err := s.inTx(ctx, func() error { return r.record(ctx, s.conn, e) })
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// record writes the bookkeeping of a completed step on q.
+func (r *journalRun) record(ctx context.Context, q versiontable.Querier, e versiontable.Entry) error {
+	s := r.s
+	if err := s.table.Advance(ctx, q, r.step.From, r.step.Version); err != nil {
+		return err
+	}
+	if err := s.table.Record(ctx, q, e); err != nil {
+		return err
+	}
+	return s.table.DeleteJournal(ctx, q)
 }
 
 // stopped records in the journal why the version stopped, and returns the error to report.
 // It writes with a context that is not cancelled, on the run's session or, if that session is
 // gone (the driver drops it to cancel a statement; the server restarted), on a new one. An
-// interruption is recorded without a message: the journal then says the version "was
-// interrupted", not that its script failed.
-// ran is the number of statements this attempt ran and kept (skipped ones do not count).
-func (m *Migrator) stopped(ctx context.Context, conn *sql.Conn, step Step, j *versiontable.Journal, ran int, err error) error {
+// interruption is recorded without a message: the journal then says the version was
+// interrupted, and whether a statement was in flight.
+func (r *journalRun) stopped(ctx context.Context, err error) error {
+	s, step, j := r.s, r.step, r.j
+	detached := context.WithoutCancel(ctx)
+	if r.pending {
+		// The claim waits in an open transaction unless the first statement committed it.
+		s.rollback(ctx)
+		if jr, rerr := s.table.ReadJournal(detached, s.conn); rerr == nil && jr == nil {
+			return contextError(ctx, err) // the version did not start
+		}
+	}
+	interrupted := ctx.Err() != nil
 	line, msg := 0, ""
 	var se *ScriptError
 	if errors.As(err, &se) {
-		if ran == 0 && step.Script.Kind == repository.SQL && !se.ConnectionLost && !step.Recovering {
+		if se.Index > 0 {
+			j.Running = se.Index
+		} else if step.Script.Kind == repository.Go {
+			j.Running = 1
+		}
+		if j.Done() == 0 && step.Script.Kind == repository.SQL && !se.ConnectionLost && !interrupted && !step.Recovering {
 			// The first statement of a fresh attempt failed: nothing of the version is
 			// applied, so it failed as a transactional version does, and the next run may
 			// simply try it again.
-			if derr := m.table.DeleteJournal(context.WithoutCancel(ctx), conn); derr != nil {
+			if derr := s.table.DeleteJournal(detached, s.conn); derr != nil {
 				err = errors.Join(err, derr)
 			}
-			return contextError(ctx, err)
+			return err
 		}
 		se.Journalled, se.Applied, se.Total = true, j.Done(), j.Total
-		if !se.ConnectionLost {
+		if !se.ConnectionLost && !interrupted {
 			line, msg = se.Line, se.Err.Error()
 		}
 	}
-	detached := context.WithoutCancel(ctx)
-	ferr := m.table.FailJournal(detached, conn, j, line, msg)
-	if ferr != nil && connectionLost(ferr) && m.dialect.Lock != nil {
+	if msg == "" && !r.inFlight(j.Running) {
+		j.Running = 0 // interrupted between statements, or in one that rolled back
+	}
+	ferr := s.table.FailJournal(detached, s.conn, j, line, msg)
+	if ferr != nil && s.m.driver.ConnectionLost(ferr) && s.m.dialect.Lock() != nil {
 		// Only servers: an SQLite pool has the one connection, which never breaks.
 		fctx, cancel := context.WithTimeout(detached, 5*time.Second)
-		ferr = m.table.FailJournal(fctx, m.db, j, line, msg)
+		ferr = s.table.FailJournal(fctx, s.m.db, j, line, msg)
 		cancel()
 	}
-	if ferr != nil && !connectionLost(ferr) {
+	if ferr != nil && !s.m.driver.ConnectionLost(ferr) {
 		err = errors.Join(err, ferr)
 	}
-	if ctx.Err() != nil {
+	if interrupted {
 		// Not contextError: what ran of this version could not be rolled back.
-		return fmt.Errorf("interrupted: version %d stopped after statement %d of %d, which stay applied; run `db sync --resume` or `db sync --retry`: %w",
-			step.Version, j.Done(), j.Total, ctx.Err())
+		return fmt.Errorf("interrupted (%w): %w", ctx.Err(), stoppedError(j))
 	}
 	return err
+}
+
+// inFlight reports whether statement k (1-based) commits by itself, so that it may have
+// taken effect even though the run stopped before recording it.
+func (r *journalRun) inFlight(k int) bool {
+	if k <= 0 || k > len(r.step.Statements) || r.step.Script.Kind != repository.SQL {
+		return false
+	}
+	st := r.step.Statements[k-1].Text
+	return sqlsplit.NoTransaction(r.step.Script.SQL) || !r.s.m.dialect.Rollbackable(st)
 }

@@ -1,17 +1,10 @@
 package ratchet
 
 import (
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"regexp"
 	"strings"
-	"syscall"
-
-	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"time"
 )
 
 // Sentinel errors that callers branch on with [errors.Is]. The typed errors below wrap them
@@ -34,7 +27,34 @@ var (
 	// ErrOutOfOrder: the repository has versions below the current one that were never
 	// applied (added after later versions were).
 	ErrOutOfOrder = errors.New("versions out of order")
+	// ErrInvalidRepository: the repository cannot be used on this database (a name it
+	// gives is longer than the database keeps).
+	ErrInvalidRepository = errors.New("invalid repository")
+	// ErrRefusedStatement: a script holds a statement ratchet will not run (it would move
+	// the rest of the version out of reach of its bookkeeping).
+	ErrRefusedStatement = errors.New("statement refused")
+	// ErrLockTimeout: another process held the migration lock for the whole lock timeout.
+	ErrLockTimeout = errors.New("timed out waiting for the migration lock")
 )
+
+// LockTimeoutError reports a migration lock held elsewhere for longer than the timeout — on
+// SQLite, a file another connection kept locked for that long.
+type LockTimeoutError struct {
+	Timeout time.Duration
+	Holder  string // who holds the lock, when the database can tell
+	Err     error  // the database's own error, when it gave one (SQLite's "database is locked")
+}
+
+func (e *LockTimeoutError) Error() string {
+	msg := fmt.Sprintf("another process is migrating this database: lock not acquired within %v", e.Timeout)
+	if e.Holder != "" {
+		msg += "; held by " + e.Holder
+	}
+	return msg
+}
+
+// Unwrap returns [ErrLockTimeout] and the database's error.
+func (e *LockTimeoutError) Unwrap() []error { return []error{ErrLockTimeout, e.Err} }
 
 // OutOfOrderError reports versions below the database's current version that its history
 // says were never applied: ratchet applies versions in order only.
@@ -159,30 +179,69 @@ func (e *NoScriptError) Unwrap() error { return ErrNoScript }
 // decision: resume it or run it again.
 var ErrStopped = errors.New("a version stopped part way")
 
-// StoppedVersionError reports a version that stopped part way, as recorded in its journal.
+// StoppedVersionError reports a version that stopped part way, as its journal records it:
+// which statements are applied, and which statement failed or was running when the process
+// stopped. Continue it with [Resume] (and, for a statement in flight, [InFlight]) or run it
+// again with [Retry].
 type StoppedVersionError struct {
-	Journal versiontable.Journal
+	Version int
+	Script  string
+	Applied int // statements 1..Applied are applied
+	Total   int
+	// Failed is the statement (1-based) that failed, with its Line and the database's
+	// Message; 0 when the run was interrupted.
+	Failed  int
+	Line    int
+	Message string
+	// InFlight is the statement (1-based) that was running when the process stopped and
+	// that commits by itself (DDL on MySQL; any statement of a no-transaction script): it
+	// may or may not have taken effect, and only the operator can tell. 0 when none was.
+	InFlight int
+	// Earlier is the number of statements an earlier attempt had applied before the version
+	// was retried from its first statement (they were to be undone by hand).
+	Earlier int
 }
 
 func (e *StoppedVersionError) Error() string {
-	j := e.Journal
-	what := "failed"
-	where := j.Script
-	if j.FailedLine > 0 {
-		where = fmt.Sprintf("%s:%d", j.Script, j.FailedLine)
+	var b strings.Builder
+	switch {
+	case e.Failed > 0:
+		where := e.Script
+		if e.Line > 0 {
+			where = fmt.Sprintf("%s:%d", e.Script, e.Line)
+		}
+		fmt.Fprintf(&b, "version %d failed at statement %d of %d (%s: %s)", e.Version, e.Failed, e.Total, where, e.Message)
+	case e.InFlight > 0:
+		fmt.Fprintf(&b, "version %d was interrupted while statement %d of %d (%s) was running; it commits by itself, so it may or may not have taken effect",
+			e.Version, e.InFlight, e.Total, e.Script)
+	default:
+		fmt.Fprintf(&b, "version %d was interrupted after statement %d of %d (%s)", e.Version, e.Applied, e.Total, e.Script)
 	}
-	cause := where
-	if j.Error != "" {
-		cause += ": " + j.Error
-	} else {
-		what = "was interrupted"
+	switch {
+	case e.Applied == 1:
+		b.WriteString("; statement 1 stays applied")
+	case e.Applied > 1:
+		fmt.Fprintf(&b, "; statements 1-%d stay applied", e.Applied)
+	default:
+		b.WriteString("; no statement of it is recorded as applied")
 	}
-	return fmt.Sprintf("version %d %s after statement %d of %d (%s); fix the script, then run `db sync --resume` to continue at statement %d (the applied statements are checked unchanged) or `db sync --retry` to run version %d again from statement 1",
-		j.Version, what, j.Done(), j.Total, cause, j.Done()+1, j.Version)
+	if e.Earlier > 0 {
+		fmt.Fprintf(&b, " (an earlier attempt had applied statements 1-%d, which were to be undone before it was retried)", e.Earlier)
+	}
+	return b.String()
 }
 
 // Unwrap returns [ErrStopped].
 func (e *StoppedVersionError) Unwrap() error { return ErrStopped }
+
+// NextStatement returns the statement (1-based) a resumed version continues at, given
+// whether a statement in flight took effect.
+func (e *StoppedVersionError) NextStatement(inFlightCompleted bool) int {
+	if e.InFlight > 0 && inFlightCompleted {
+		return e.InFlight + 1
+	}
+	return e.Applied + 1
+}
 
 // ResumeError reports a stopped version that cannot be resumed because the statements already
 // applied no longer match the script.
@@ -209,14 +268,15 @@ type ScriptError struct {
 	Script    string // path relative to the repository, or "go:<name>"
 	Line      int    // line of the failing statement in the script; 0 when unknown
 	Statement string // the failing statement; empty for Go migrations and syntax errors
+	Index     int    // the failing statement's 1-based position in the script; 0 when unknown
 	Code      string // the database's own error code, when the driver exposes one
 	Err       error
 	// Journalled is true when the version could not be rolled back: Applied of Total
 	// statements stay applied, and the next upgrade needs [Resume] or [Retry].
 	Journalled     bool
 	Applied, Total int
-	// ConnectionLost is true when the statement failed because the connection to the
-	// server broke (server restarted or unreachable), not because of the script.
+	// ConnectionLost is true when the statement failed because the session to the server
+	// broke (server restarted or unreachable), not because of the script.
 	ConnectionLost bool
 }
 
@@ -231,57 +291,16 @@ func (e *ScriptError) Error() string {
 	}
 	msg := where + ": " + cause
 	switch {
+	case e.Journalled && e.Applied > 0:
+		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d, which stay applied)", e.Version, e.Applied, e.Total)
 	case e.Journalled:
-		kept := ""
-		if e.Applied > 0 {
-			kept = ", which stay applied"
-		}
-		next := "fix the script, then"
-		if e.ConnectionLost {
-			next = "once the server is back,"
-		}
-		msg += fmt.Sprintf(" (version %d stopped after statement %d of %d%s; %s run `db sync --resume` or `db sync --retry`)",
-			e.Version, e.Applied, e.Total, kept, next)
+		msg += fmt.Sprintf(" (version %d stopped before any of its %d statements was recorded as applied)", e.Version, e.Total)
 	case e.ConnectionLost:
-		msg += fmt.Sprintf(" (version %d was not applied; run db sync again once the server is back)", e.Version)
+		msg += fmt.Sprintf(" (version %d was not applied)", e.Version)
 	}
 	return msg
-}
-
-// connectionLost reports whether err means the connection to the server broke.
-func connectionLost(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.As(err, &netErr) ||
-		// go-sql-driver/mysql's ErrInvalidConn, matched by text: ratchet imports no driver.
-		err.Error() == "invalid connection"
 }
 
 // Unwrap returns the underlying database or Go error.
 func (e *ScriptError) Unwrap() error { return e.Err }
 
-// ErrorCode returns the database's own code for err, or "": the SQLSTATE of a PostgreSQL
-// error, the numeric code of an SQLite or MySQL error. It finds them through the methods the
-// drivers implement (pgconn.PgError.SQLState, sqlite.Error.Code) and, for MySQL, whose error
-// type has none, in the message ("Error 1049 (42000): …"), so that ratchet imports no driver.
-func ErrorCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	var state interface{ SQLState() string }
-	if errors.As(err, &state) {
-		return state.SQLState()
-	}
-	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return fmt.Sprint(coded.Code())
-	}
-	if m := mysqlCode.FindStringSubmatch(err.Error()); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
-// mysqlCode matches go-sql-driver/mysql's error text.
-var mysqlCode = regexp.MustCompile(`\bError (\d{4,5})(?: \([0-9A-Z]{5}\))?: `)

@@ -2,8 +2,6 @@ package ratchet
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,6 +38,9 @@ type Step struct {
 	ResumeAt int
 	// Recovering is true when the step resumes or retries a version that stopped part way.
 	Recovering bool
+	// Earlier is, for a recovering step, the number of statements an earlier attempt had
+	// applied before the version was retried from its first statement.
+	Earlier int
 }
 
 // Plan reads the database's version and works out the steps from it to target ([Latest] for
@@ -50,21 +51,26 @@ func (m *Migrator) Plan(ctx context.Context, target int, opts ...UpgradeOption) 
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
-	st, err := m.plannableState(ctx, m.db)
+	s, err := m.open(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, m.busy(err)
+	}
+	defer s.close(ctx)
+	st, err := s.plannableState(ctx)
+	if err != nil {
+		return nil, m.busy(err)
 	}
 	return m.plan(st, target, upgradeSettings(opts))
 }
 
 // plannableState reads the state an upgrade starts from, refusing a database that is not
 // under version control or whose history lacks versions below its current one.
-func (m *Migrator) plannableState(ctx context.Context, q versiontable.Querier) (state, error) {
-	st, err := m.controlledState(ctx, q)
+func (s *session) plannableState(ctx context.Context) (state, error) {
+	st, err := s.controlledState(ctx)
 	if err != nil {
 		return st, err
 	}
-	missing, err := m.unapplied(ctx, q, st)
+	missing, err := s.unapplied(ctx, st)
 	if err != nil {
 		return st, err
 	}
@@ -98,7 +104,7 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 	if target < st.version {
 		return nil, &DowngradeError{Current: st.version, Target: target, Latest: latest}
 	}
-	if m.dialect.MaxVersion > 0 && target > m.dialect.MaxVersion {
+	if m.dialect.MaxVersion() > 0 && target > m.dialect.MaxVersion() {
 		return nil, m.tooLarge(target)
 	}
 	if target > st.version && !m.repo.Has(target) {
@@ -122,28 +128,42 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 		prev = v
 	}
 	if st.journal != nil && len(p.Steps) > 0 {
-		if err := recoverStopped(st.journal, &p.Steps[0], uc.recovery); err != nil {
+		if err := recoverStopped(st.journal, &p.Steps[0], uc); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
 }
 
-// recoverStopped decides what to do with the version the journal says stopped part way: refuse to
-// go on (the default), resume after its last applied statement, or run it again.
-func recoverStopped(j *versiontable.Journal, first *Step, mode recovery) error {
-	if j.Version != first.Version || mode == refuseRecovery {
-		return &StoppedVersionError{Journal: *j}
+// recoverStopped decides what to do with the version the journal says stopped part way:
+// refuse to go on (the default), resume after its applied statements, or run it again.
+func recoverStopped(j *versiontable.Journal, first *Step, uc upgradeConfig) error {
+	stop := stoppedError(j)
+	if j.Version != first.Version || uc.recovery == refuseRecovery {
+		return stop
 	}
 	first.Recovering = true
-	if mode == retryRecovery {
+	first.Earlier = j.Earlier
+	if uc.recovery == retryRecovery {
+		// What the stopped attempt applied was undone by hand: the journal keeps the count.
+		first.Earlier = max(j.Earlier, j.Done())
 		return nil
 	}
-	if j.Total != len(first.Statements) && first.Script.Kind == repository.SQL {
-		// Statements were added or removed: only those already applied must be unchanged.
-		if j.Done() > len(first.Statements) {
-			return &ResumeError{Version: j.Version, Script: first.Script.Path, Statement: len(first.Statements) + 1, Reason: "the script now has fewer statements than were applied"}
+	resumeAt := j.Done()
+	if stop.InFlight > 0 {
+		switch uc.inFlight {
+		case inFlightUnknown:
+			return stop
+		case inFlightCompleted:
+			resumeAt = stop.InFlight
 		}
+	}
+	if first.Script.Kind != repository.SQL {
+		first.ResumeAt = resumeAt
+		return nil
+	}
+	if resumeAt > len(first.Statements) {
+		return &ResumeError{Version: j.Version, Script: first.Script.Path, Statement: len(first.Statements) + 1, Reason: "the script now has fewer statements than were applied"}
 	}
 	for i, h := range j.Hashes {
 		if i >= len(first.Statements) || statementHash(first.Statements[i].Text) != h {
@@ -154,38 +174,51 @@ func recoverStopped(j *versiontable.Journal, first *Step, mode recovery) error {
 			return &ResumeError{Version: j.Version, Script: first.Script.Path, Statement: i + 1, Line: line, Reason: "it changed since it was applied"}
 		}
 	}
-	first.ResumeAt = j.Done()
+	first.ResumeAt = resumeAt
 	return nil
 }
 
-// statementHash identifies an applied statement in the journal.
-func statementHash(text string) string {
-	sum := sha256.Sum256([]byte(text))
-	return hex.EncodeToString(sum[:8])
+// stoppedError describes a journal's stopped version.
+func stoppedError(j *versiontable.Journal) *StoppedVersionError {
+	e := &StoppedVersionError{Version: j.Version, Script: j.Script, Applied: j.Done(), Total: j.Total, Earlier: j.Earlier}
+	switch {
+	case j.Error != "":
+		e.Failed, e.Line, e.Message = j.Running, j.FailedLine, j.Error
+		if e.Failed == 0 {
+			e.Failed = j.Done() + 1 // a journal of an earlier release
+		}
+	case j.Running > j.Done():
+		e.InFlight = j.Running
+	}
+	return e
 }
 
 // step resolves the script that takes the database from version from to v.
 func (m *Migrator) step(from, v int) (Step, error) {
-	s, ok, err := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+	s, ok, err := m.repo.Script(v, m.dialect.Name(), upgradeOperation)
 	if err != nil {
 		return Step{}, err
 	}
 	if !ok {
-		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name}
+		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name()}
 	}
-	step := Step{From: from, Version: v, Script: s, Journalled: !m.dialect.TransactionalDDL}
+	step := Step{From: from, Version: v, Script: s, Journalled: !m.dialect.TransactionalDDL()}
 	switch s.Kind {
 	case repository.Python:
-		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name, Path: s.Path}
+		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name(), Path: s.Path}
 	case repository.SQL:
-		stmts, err := sqlsplit.Split(s.SQL, m.dialect.Split)
+		stmts, err := sqlsplit.Split(s.SQL, m.dialect.Split())
 		if err != nil {
 			return Step{}, splitError(v, s.Path, err)
 		}
-		for _, st := range stmts {
+		for i, st := range stmts {
 			if !sqlsplit.IsTransactionControl(st.Text) && sqlsplit.ControlsTransaction(st.Text) {
-				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text,
+				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
 					Err: fmt.Errorf("%q would end the transaction version %d runs in; remove it: ratchet commits each version itself", firstLine(st.Text), v)}
+			}
+			if why := m.dialect.Refused(st.Text); why != "" {
+				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
+					Err: fmt.Errorf("%w: %q: %s", ErrRefusedStatement, firstLine(st.Text), why)}
 			}
 		}
 		step.Statements = stmts

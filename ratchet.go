@@ -12,9 +12,8 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
-	"github.com/ratchetdb/ratchet/internal/lock"
-	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
 )
 
 // Latest is the target version meaning "the repository's latest version".
@@ -26,8 +25,8 @@ const Latest = -1
 type Migrator struct {
 	db      *sql.DB
 	dialect dialect.Dialect
+	driver  Driver
 	repo    *repository.Repository
-	table   *versiontable.Table
 	cfg     config
 
 	multi struct { // whether the pool's connections take several statements per Exec
@@ -37,6 +36,7 @@ type Migrator struct {
 }
 
 type config struct {
+	driver      Driver
 	logger      *slog.Logger
 	events      func(Event)
 	repoPath    string
@@ -51,6 +51,21 @@ type Option interface{ apply(*config) error }
 type optionFunc func(*config) error
 
 func (f optionFunc) apply(c *config) error { return f(c) }
+
+// WithDriver sets what the engine learns from the database driver behind the *sql.DB: its
+// error codes, lost sessions and, for a [BatchDriver], running a version's statements in one
+// round trip. The packages under drivers/ provide one for each supported driver. Without it,
+// statements run one per Exec and error codes come from the methods drivers commonly
+// implement (SQLState, Code).
+func WithDriver(d Driver) Option {
+	return optionFunc(func(c *config) error {
+		if d == nil {
+			return errors.New("ratchet: WithDriver: nil driver")
+		}
+		c.driver = d
+		return nil
+	})
+}
 
 // WithLogger sets the logger for diagnostic messages. The default discards them.
 func WithLogger(l *slog.Logger) Option {
@@ -95,8 +110,9 @@ func WithAppliedBy(who string) Option {
 }
 
 // WithLockTimeout sets how long an upgrade or version_control waits for another process
-// migrating the same database (default 60s). On SQLite it is the caller's busy timeout that
-// bounds the wait (the `_pragma=busy_timeout` DSN parameter).
+// migrating the same database (default 60s). On SQLite it is the busy timeout of the
+// Migrator's connection while it works, whatever the caller's DSN says: a file another
+// connection keeps locked for longer gives the same [*LockTimeoutError] as the servers.
 func WithLockTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
@@ -114,8 +130,8 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 	switch {
 	case db == nil:
 		return nil, errors.New("ratchet: New: nil *sql.DB")
-	case d == nil:
-		return nil, errors.New("ratchet: New: nil dialect")
+	case !d.Valid():
+		return nil, fmt.Errorf("ratchet: New: invalid dialect %v", d)
 	case repo == nil:
 		return nil, errors.New("ratchet: New: nil repository")
 	}
@@ -126,19 +142,19 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 		appliedBy:   defaultAppliedBy(),
 		lockTimeout: 60 * time.Second,
 		now:         time.Now,
+		driver:      genericDriver{},
 	}
 	for _, o := range opts {
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	return &Migrator{
-		db:      db,
-		dialect: d,
-		repo:    repo,
-		table:   versiontable.New(d, repo.VersionTable(), repo.ID()),
-		cfg:     cfg,
-	}, nil
+	// PostgreSQL would truncate a longer name silently, and the table would never be
+	// found again under the name asked for.
+	if err := d.CheckIdent("version_table", repo.VersionTable()); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRepository, err)
+	}
+	return &Migrator{db: db, dialect: d, driver: cfg.driver, repo: repo, cfg: cfg}, nil
 }
 
 func defaultAppliedBy() string {
@@ -163,9 +179,14 @@ func (m *Migrator) Repository() *repository.Repository { return m.repo }
 // 0; nothing is written. A database with other tables and no row for the repository gives a
 // [*NotControlledError].
 func (m *Migrator) Version(ctx context.Context) (int, error) {
-	st, err := m.controlledState(ctx, m.db)
+	s, err := m.open(ctx, false)
 	if err != nil {
-		return 0, err
+		return 0, m.busy(err)
+	}
+	defer s.close(ctx)
+	st, err := s.controlledState(ctx)
+	if err != nil {
+		return 0, m.busy(err)
 	}
 	return st.version, nil
 }
@@ -179,20 +200,20 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 	if err := m.checkVersion(version); err != nil {
 		return err
 	}
-	conn, release, err := m.session(ctx)
+	s, err := m.open(ctx, true)
 	if err != nil {
-		return err
+		return m.busy(err)
 	}
-	defer release()
-	return m.busy(inTx(ctx, conn, func(tx *sql.Tx) error {
-		st, err := m.readState(ctx, tx)
+	defer s.close(ctx)
+	return m.busy(s.inTx(ctx, func() error {
+		st, err := s.readState(ctx)
 		if err != nil {
 			return err
 		}
 		if st.controlled {
 			return &AlreadyControlledError{Version: st.version}
 		}
-		return m.stamp(ctx, tx, st, version)
+		return s.stamp(ctx, st, version)
 	}))
 }
 
@@ -201,7 +222,7 @@ func (m *Migrator) checkVersion(v int) error {
 	switch {
 	case v < 0:
 		return &InvalidVersionError{Version: v}
-	case m.dialect.MaxVersion > 0 && v > m.dialect.MaxVersion:
+	case m.dialect.MaxVersion() > 0 && v > m.dialect.MaxVersion():
 		return m.tooLarge(v)
 	case v == 0 || m.repo.Has(v):
 		return nil
@@ -211,69 +232,31 @@ func (m *Migrator) checkVersion(v int) error {
 }
 
 // stamp creates the version table if st says it is missing and inserts the repository's row.
-func (m *Migrator) stamp(ctx context.Context, q versiontable.Querier, st state, version int) error {
+func (s *session) stamp(ctx context.Context, st state, version int) error {
+	return s.stampOn(ctx, s.conn, st, version)
+}
+
+// stampOn is stamp in the transaction q.
+func (s *session) stampOn(ctx context.Context, q versiontable.Querier, st state, version int) error {
 	if !st.hasVersionTable {
-		if err := m.table.Create(ctx, q); err != nil {
+		if err := s.table.Create(ctx, q); err != nil {
 			return err
 		}
 	}
-	return m.table.Stamp(ctx, q, m.cfg.repoPath, version)
-}
-
-// session returns the connection a run works on, holding the cross-process migration lock
-// where the dialect has one. Every statement of the run goes through it, so the lock lasts
-// exactly as long as the work on the server. release unlocks and returns the connection.
-func (m *Migrator) session(ctx context.Context) (conn *sql.Conn, release func(), err error) {
-	conn, err = m.db.Conn(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connecting: %w", err)
-	}
-	l, err := lock.Acquire(ctx, conn, m.dialect, m.repo.ID(), m.cfg.lockTimeout)
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, func() {
-		l.Release(context.WithoutCancel(ctx))
-		conn.Close()
-	}, nil
+	return s.table.Stamp(ctx, q, s.m.cfg.repoPath, version)
 }
 
 // tooLarge reports a version the version table cannot hold on this dialect.
 func (m *Migrator) tooLarge(v int) error {
 	return fmt.Errorf("%w: version %d does not fit the version table's INTEGER column on %s (at most %d); timestamp-numbered repositories need SQLite",
-		ErrInvalidVersion, v, m.dialect.Name, m.dialect.MaxVersion)
+		ErrInvalidVersion, v, m.dialect.Name(), m.dialect.MaxVersion())
 }
 
 // busy turns a database's "gave up waiting for another writer" error into the same
-// [*lock.TimeoutError] the server dialects' lock gives.
+// [*LockTimeoutError] the server dialects' lock gives.
 func (m *Migrator) busy(err error) error {
-	if err != nil && m.dialect.BusyCode != "" && ErrorCode(err) == m.dialect.BusyCode {
-		return fmt.Errorf("%w (%v)", &lock.TimeoutError{Timeout: m.cfg.lockTimeout}, err)
+	if err != nil && m.dialect.BusyCode() != "" && m.driver.ErrorCode(err) == m.dialect.BusyCode() {
+		return &LockTimeoutError{Timeout: m.cfg.lockTimeout, Err: err}
 	}
 	return err
-}
-
-// inTx runs fn in a transaction on conn and commits it, or rolls back if fn fails.
-func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("starting a transaction: %w", err)
-	}
-	defer func() {
-		// A panic (in a Go migration, an event handler) must not leave the transaction,
-		// and with it the session and its locks, open.
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // SanityError reports tables whose collation is not utf8 on MySQL/MariaDB, which the legacy
@@ -19,11 +18,11 @@ func (e *SanityError) Error() string {
 
 // sanityCheck runs the dialect's sanity check, if it has one, ignoring the bookkeeping tables
 // (and alembic's, as the legacy check did).
-func (m *Migrator) sanityCheck(ctx context.Context, q versiontable.Querier) error {
-	if m.dialect.SanityCheck == "" {
+func (s *session) sanityCheck(ctx context.Context) error {
+	if s.m.dialect.SanityCheck() == "" {
 		return nil
 	}
-	rows, err := q.QueryContext(ctx, m.dialect.SanityCheck)
+	rows, err := s.conn.QueryContext(ctx, s.m.dialect.SanityCheck(), s.table.Schema())
 	if err != nil {
 		return fmt.Errorf("checking table collations: %w", err)
 	}
@@ -35,7 +34,7 @@ func (m *Migrator) sanityCheck(ctx context.Context, q versiontable.Querier) erro
 			return fmt.Errorf("checking table collations: %w", err)
 		}
 		lower := strings.ToLower(name)
-		if m.table.IsBookkeeping(lower) || lower == strings.ToLower(m.table.Name()) || lower == "alembic_version" {
+		if s.table.IsBookkeeping(lower) || lower == strings.ToLower(s.table.Name()) || lower == "alembic_version" {
 			continue
 		}
 		bad = append(bad, name)

@@ -24,16 +24,19 @@ type state struct {
 }
 
 // readState reads the database's tables and the repository's version row.
-func (m *Migrator) readState(ctx context.Context, q versiontable.Querier) (state, error) {
+func (s *session) readState(ctx context.Context) (state, error) { return s.readStateOn(ctx, s.conn) }
+
+// readStateOn is readState in the transaction q.
+func (s *session) readStateOn(ctx context.Context, q versiontable.Querier) (state, error) {
 	var st state
-	tables, err := m.table.ListTables(ctx, q)
+	tables, err := s.table.ListTables(ctx, q)
 	if err != nil {
 		return st, err
 	}
 	st.tables = tables
 	for _, t := range tables {
 		switch {
-		case t == m.table.Name():
+		case t == s.table.Name():
 			st.hasVersionTable = true
 		case t == versiontable.HistoryTable:
 			st.hasHistory = true
@@ -44,13 +47,13 @@ func (m *Migrator) readState(ctx context.Context, q versiontable.Querier) (state
 		}
 	}
 	if st.hasVersionTable {
-		st.version, st.controlled, err = m.table.Version(ctx, q)
+		st.version, st.controlled, err = s.table.Version(ctx, q)
 		if err != nil {
 			return st, err
 		}
 	}
 	if st.hasJournal {
-		if st.journal, err = m.table.ReadJournal(ctx, q); err != nil {
+		if st.journal, err = s.table.ReadJournal(ctx, q); err != nil {
 			return st, err
 		}
 	}
@@ -76,8 +79,8 @@ func (st state) controllable() error {
 
 // controlledState reads the state of a database ratchet may work on: see
 // [state.controllable].
-func (m *Migrator) controlledState(ctx context.Context, q versiontable.Querier) (state, error) {
-	st, err := m.readState(ctx, q)
+func (s *session) controlledState(ctx context.Context) (state, error) {
+	st, err := s.readState(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -86,15 +89,15 @@ func (m *Migrator) controlledState(ctx context.Context, q versiontable.Querier) 
 
 // unapplied returns, for a timestamp-numbered repository, its versions at or below
 // st.version that the history says were never applied (see outOfOrder).
-func (m *Migrator) unapplied(ctx context.Context, q versiontable.Querier, st state) ([]int, error) {
-	if !st.hasHistory || !m.repo.UseTimestampNumbering() {
+func (s *session) unapplied(ctx context.Context, st state) ([]int, error) {
+	if !st.hasHistory || !s.m.repo.UseTimestampNumbering() {
 		return nil, nil
 	}
-	applied, err := m.table.AppliedVersions(ctx, q)
+	applied, err := s.table.AppliedVersions(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
-	return m.outOfOrder(applied, st.version), nil
+	return s.m.outOfOrder(applied, st.version), nil
 }
 
 // outOfOrder returns the repository's versions at or below current that are missing from

@@ -43,8 +43,9 @@ type VersionStatus struct {
 	// applied ("" when unknown).
 	Checksum        string
 	AppliedChecksum string
-	// Detail explains a stopped version: where it stopped and why.
+	// Detail explains a stopped version: where it stopped and why; Stop says it as data.
 	Detail string
+	Stop   *StoppedVersionError
 }
 
 // Pending returns the number of versions not applied yet.
@@ -82,14 +83,25 @@ func (s *Status) Drifted() []VersionStatus {
 
 // Status reports every version: applied, pending, modified or missing. It writes nothing.
 func (m *Migrator) Status(ctx context.Context) (*Status, error) {
-	st, err := m.controlledState(ctx, m.db)
+	s, err := m.open(ctx, false)
+	if err != nil {
+		return nil, m.busy(err)
+	}
+	defer s.close(ctx)
+	out, err := s.status(ctx)
+	return out, m.busy(err)
+}
+
+func (s *session) status(ctx context.Context) (*Status, error) {
+	m := s.m
+	st, err := s.controlledState(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// The latest history entry per version is the one that counts.
 	recorded := map[int]VersionStatus{}
 	if st.hasHistory {
-		entries, err := m.table.History(ctx, m.db)
+		entries, err := s.table.History(ctx, s.conn)
 		if err != nil {
 			return nil, err
 		}
@@ -105,20 +117,20 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 		seen[v] = true
 		vs := recorded[v]
 		vs.Version = v
-		s, ok, err := m.repo.Script(v, m.dialect.Name, upgradeOperation)
+		script, ok, err := m.repo.Script(v, m.dialect.Name(), upgradeOperation)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			vs.Checksum = s.Checksum()
+			vs.Checksum = script.Checksum()
 			if vs.Script == "" || v > st.version {
-				vs.Script = s.Path
+				vs.Script = script.Path
 			}
 		}
 		switch {
 		case st.journal != nil && st.journal.Version == v:
-			e := &StoppedVersionError{Journal: *st.journal}
-			vs = VersionStatus{Version: v, State: Stopped, Script: vs.Script, Checksum: vs.Checksum, Detail: e.Error()}
+			e := stoppedError(st.journal)
+			vs = VersionStatus{Version: v, State: Stopped, Script: vs.Script, Checksum: vs.Checksum, Detail: e.Error(), Stop: e}
 		case v > st.version:
 			vs = VersionStatus{Version: v, State: Pending, Script: vs.Script, Checksum: vs.Checksum}
 		case slices.Contains(missing, v):

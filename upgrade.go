@@ -2,16 +2,13 @@ package ratchet
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/ratchetdb/ratchet/dialect"
-	"github.com/ratchetdb/ratchet/repository"
-	"github.com/ratchetdb/ratchet/sqlsplit"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // Result is what an upgrade did.
@@ -26,7 +23,7 @@ type Result struct {
 type AppliedVersion struct {
 	Version    int
 	Script     string
-	Statements int
+	Statements int // the statements of the script that ran, over every attempt
 	Duration   time.Duration
 }
 
@@ -36,11 +33,17 @@ type AppliedVersion struct {
 // [Migrator.Plan]); then an empty database is put under version control at 0, and each version
 // runs in its own transaction together with its version update and history row, so a crash
 // leaves the database at one version or the next, never between. Versions applied meanwhile by
-// another process are skipped. On failure the result holds what was applied before it and the
-// error is a [*ScriptError] for a failing script; a target equal to the current version does
-// nothing and is not an error.
+// another process are skipped. Each statement is sent to the database at most once, and a Go
+// migration's Up is called at most once per version.
+//
+// The result is never nil: on failure it holds what was applied before it, and the error is
+// a [*ScriptError] for a failing script. A target equal to the current version does nothing
+// and is not an error.
 func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOption) (*Result, error) {
 	res, err := m.upgrade(ctx, target, opts)
+	if res == nil {
+		res = &Result{}
+	}
 	return res, m.busy(err)
 }
 
@@ -49,106 +52,104 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 		return nil, &InvalidVersionError{Version: target}
 	}
 	uc := upgradeSettings(opts)
-	conn, release, err := m.session(ctx)
+	s, err := m.open(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	st, err := m.plannableState(ctx, conn)
+	defer func() {
+		if cerr := s.close(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	st, err := s.plannableState(ctx)
 	if err != nil {
 		return nil, err
 	}
+	res = &Result{Start: st.version, End: st.version}
 	plan, err := m.plan(st, target, uc)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	if uc.atomic {
 		if err := m.checkAtomic(plan); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	if !uc.skipSanityCheck {
-		if err := m.sanityCheck(ctx, conn); err != nil {
-			return nil, err
+		if err := s.sanityCheck(ctx); err != nil {
+			return res, err
 		}
 	}
-	apply := m.apply
+	if len(plan.Steps) > 0 || !plan.Controlled {
+		// Only a run that writes holds an SQLite file: an up-to-date database is left to
+		// others.
+		if err := s.hold(ctx); err != nil {
+			return res, err
+		}
+	}
+	apply := s.apply
 	if uc.atomic {
-		apply = m.applyAtomic
+		apply = s.applyAtomic
 	}
-	if m.dialect.Name == dialect.SQLite.Name && (len(plan.Steps) > 0 || !plan.Controlled) {
-		// Only a run that writes holds the file: an up-to-date database is left to others.
-		restore, herr := holdSQLiteFile(ctx, conn)
-		if herr != nil {
-			return nil, herr
-		}
-		defer func() {
-			if restoreErr := restore(context.WithoutCancel(ctx)); restoreErr != nil && err == nil {
-				err = restoreErr
-			}
-		}()
-	}
-	res, err = apply(ctx, conn, plan)
-	if err != nil {
+	if err := apply(ctx, plan, res); err != nil {
 		return res, err
 	}
 	// Checked again only if versions ran: otherwise the answer is the one before.
 	if !uc.skipSanityCheck && len(res.Applied) > 0 {
-		if err := m.sanityCheck(ctx, conn); err != nil {
+		if err := s.sanityCheck(ctx); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-// apply stamps an empty database and applies the plan's steps.
-func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, plan *Plan) (*Result, error) {
-	res := &Result{Start: plan.Current, End: plan.Current}
+// apply stamps an empty database and applies the plan's steps, recording each in res.
+func (s *session) apply(ctx context.Context, plan *Plan, res *Result) error {
 	if !plan.Controlled {
-		stamped, err := m.stampEmpty(ctx, conn)
+		stamped, err := s.stampEmpty(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Stamped = stamped
 		if stamped {
-			m.emit(Event{Kind: Stamped})
+			s.m.emit(Event{Kind: Stamped})
 		}
 	}
 	if len(plan.Steps) == 0 {
-		return res, nil
+		return nil
 	}
-	if err := m.table.CreateHistory(ctx, conn); err != nil {
-		return res, err
+	if err := s.table.CreateHistory(ctx, s.conn); err != nil {
+		return err
 	}
-	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Journalled }) {
-		if err := m.table.CreateJournal(ctx, conn); err != nil {
-			return res, err
+	if slices.ContainsFunc(plan.Steps, func(st Step) bool { return st.Journalled || st.Recovering }) {
+		if err := s.table.CreateJournal(ctx, s.conn); err != nil {
+			return err
 		}
 	}
 	for _, step := range plan.Steps {
-		apply := m.applyStep
+		apply := s.applyStep
 		if step.Journalled || step.Recovering {
 			// A resumed or retried version continues its journal, which its completion
 			// removes, even if its script would now run in one transaction.
-			apply = m.applyJournalled
+			apply = s.applyJournalled
 		}
-		applied, err := apply(ctx, conn, step)
+		applied, err := apply(ctx, step)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if applied != nil {
 			res.Applied = append(res.Applied, *applied)
 		}
 		res.End = step.Version
 	}
-	return res, nil
+	return nil
 }
 
 // stampEmpty puts an empty database under version control at 0, unless another process did
 // it first. It reports whether this call stamped it.
-func (m *Migrator) stampEmpty(ctx context.Context, conn *sql.Conn) (stamped bool, err error) {
-	err = inTx(ctx, conn, func(tx *sql.Tx) error {
-		st, err := m.readState(ctx, tx)
+func (s *session) stampEmpty(ctx context.Context) (stamped bool, err error) {
+	err = s.inTx(ctx, func() error {
+		st, err := s.readState(ctx)
 		if err != nil {
 			return err
 		}
@@ -159,57 +160,15 @@ func (m *Migrator) stampEmpty(ctx context.Context, conn *sql.Conn) (stamped bool
 			return err
 		}
 		stamped = true
-		return m.stamp(ctx, tx, st, 0)
+		return s.stamp(ctx, st, 0)
 	})
 	return stamped, err
 }
 
-// applyStep applies one version in one transaction with its bookkeeping. It returns nil, nil
-// when another process applied the version first.
-func (m *Migrator) applyStep(ctx context.Context, conn *sql.Conn, step Step) (*AppliedVersion, error) {
-	return locateFailure(func(mode runMode) (*AppliedVersion, error) {
-		return m.applyStepMode(ctx, conn, step, mode)
-	})
-}
-
-// locateFailure runs run batched and, if a batch failed without saying where (the run then
-// rolled back), again statement by statement, to report the failing statement's file:line
-// (or to succeed, if only the batch failed).
-func locateFailure[T any](run func(runMode) (T, error)) (T, error) {
-	v, err := run(batched)
-	var failed *errBatchFailed
-	if errors.As(err, &failed) {
-		return run(locating)
-	}
-	return v, err
-}
-
-func (m *Migrator) applyStepMode(ctx context.Context, conn *sql.Conn, step Step, mode runMode) (*AppliedVersion, error) {
-	var applied *AppliedVersion
-	err := inTx(ctx, conn, func(tx *sql.Tx) error {
-		if skip, err := m.claim(ctx, tx, step); err != nil || skip {
-			return err
-		}
-		m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
-		start := m.cfg.now()
-		n, err := m.runScript(ctx, tx, step, mode)
-		if err != nil {
-			return err
-		}
-		applied, err = m.record(ctx, tx, step, start, n)
-		return err
-	})
-	if err != nil {
-		return nil, contextError(ctx, err)
-	}
-	m.emitApplied(step, applied)
-	return applied, nil
-}
-
-// checkCurrent re-reads the version in the step's transaction or session: skip is true
-// when another process applied the step meanwhile.
-func (m *Migrator) checkCurrent(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
-	cur, _, err := m.table.Version(ctx, q)
+// checkCurrent re-reads the version on the session: skip is true when another process
+// applied the step meanwhile.
+func (s *session) checkCurrent(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
+	cur, _, err := s.table.Version(ctx, q)
 	switch {
 	case err != nil:
 		return false, err
@@ -225,36 +184,19 @@ func (m *Migrator) checkCurrent(ctx context.Context, q versiontable.Querier, ste
 // one statement both proves that no other process moved the version and holds the version
 // row until the commit. When the row had moved, skip is true if another process applied the
 // step meanwhile; otherwise the version changed under the run and that is an error.
-func (m *Migrator) claim(ctx context.Context, tx *sql.Tx, step Step) (skip bool, err error) {
-	err = m.table.Advance(ctx, tx, step.From, step.Version)
+func (s *session) claim(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
+	err = s.table.Advance(ctx, q, step.From, step.Version)
 	if !errors.Is(err, versiontable.ErrConcurrentUpdate) {
 		return false, err
 	}
-	if skip, curErr := m.checkCurrent(ctx, tx, step); curErr != nil || skip {
+	if skip, curErr := s.checkCurrent(ctx, q, step); curErr != nil || skip {
 		return skip, curErr
 	}
 	return false, err
 }
 
-// finish records an applied step: the conditional version update and the history row.
-func (m *Migrator) finish(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
-	if err := m.table.Advance(ctx, q, step.From, step.Version); err != nil {
-		return nil, err
-	}
-	return m.record(ctx, q, step, start, n)
-}
-
-// record writes an applied step's history row.
-func (m *Migrator) record(ctx context.Context, q versiontable.Querier, step Step, start time.Time, n int) (*AppliedVersion, error) {
-	e := m.entry(step, start, n)
-	if err := m.table.Record(ctx, q, e); err != nil {
-		return nil, err
-	}
-	return &AppliedVersion{Version: step.Version, Script: step.Script.Path, Statements: n, Duration: e.Duration}, nil
-}
-
-// entry is the history row of a step that started at start and ran n statements.
-func (m *Migrator) entry(step Step, start time.Time, n int) versiontable.Entry {
+// entry is the history row of a step that started at start.
+func (m *Migrator) entry(step Step, start time.Time) versiontable.Entry {
 	return versiontable.Entry{
 		Version:    step.Version,
 		Phase:      step.Script.Operation,
@@ -262,9 +204,14 @@ func (m *Migrator) entry(step Step, start time.Time, n int) versiontable.Entry {
 		Checksum:   step.Script.Checksum(),
 		AppliedAt:  start,
 		Duration:   m.cfg.now().Sub(start),
-		Statements: n,
+		Statements: countRunnable(step.Statements),
 		AppliedBy:  m.cfg.appliedBy,
 	}
+}
+
+// applied is what the run reports of a step whose history entry is e.
+func applied(e versiontable.Entry) *AppliedVersion {
+	return &AppliedVersion{Version: e.Version, Script: e.Script, Statements: e.Statements, Duration: e.Duration}
 }
 
 func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
@@ -274,90 +221,48 @@ func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	}
 }
 
-// runMode says how runScript sends a script's statements.
-type runMode int
-
-const (
-	// batched sends all statements of a version in one round trip where the dialect allows
-	// it. A failure is then located by running the version again statement by statement.
-	batched runMode = iota
-	// locating sends each statement on its own, after a batch failed: the warnings about
-	// skipped statements were already given.
-	locating
-)
-
-// errBatchFailed wraps the error of a batch whose failing statement is not known yet.
-type errBatchFailed struct{ err error }
-
-func (e *errBatchFailed) Error() string { return e.err.Error() }
-func (e *errBatchFailed) Unwrap() error { return e.err }
-
-// runScript runs a step's script on tx and returns the number of statements it ran.
-func (m *Migrator) runScript(ctx context.Context, tx *sql.Tx, step Step, mode runMode) (int, error) {
-	s := step.Script
-	if s.Kind == repository.Go {
-		if err := s.Up(dialect.NewContext(ctx, m.dialect), tx); err != nil {
-			return 0, &ScriptError{Version: step.Version, Script: s.Path, Err: err}
+// countRunnable returns how many of a script's statements run: all but the standalone
+// BEGIN/COMMIT lines ratchet skips.
+func countRunnable(stmts []sqlsplit.Statement) int {
+	n := 0
+	for _, st := range stmts {
+		if !sqlsplit.IsTransactionControl(st.Text) {
+			n++
 		}
-		return 0, nil
 	}
-	return m.runStatements(ctx, tx, step, step.Statements, mode)
+	return n
 }
 
-// runnable returns the statements of a step to run: BEGIN/COMMIT lines are skipped with a
-// warning, given once (not again when locating), and a script with nothing left to run is
-// warned about.
-func (m *Migrator) runnable(step Step, stmts []sqlsplit.Statement, mode runMode) []sqlsplit.Statement {
-	var run []sqlsplit.Statement
-	for _, st := range stmts {
-		if mode == locating && sqlsplit.IsTransactionControl(st.Text) || m.skipTransactionControl(step, st) {
-			continue
+// warnSkipped warns about the standalone BEGIN/COMMIT/END lines among a step's statements
+// from index from on, which ratchet skips as the legacy tool did, and about a script with
+// nothing to run.
+func (m *Migrator) warnSkipped(step Step, from int) {
+	for _, st := range step.Statements[from:] {
+		if sqlsplit.IsTransactionControl(st.Text) {
+			m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
+				Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", step.Script.Path, st.Line, st.Text)})
 		}
-		run = append(run, st)
 	}
-	if len(run) == 0 && len(stmts) == len(step.Statements) && mode != locating {
+	if from == 0 && countRunnable(step.Statements) == 0 {
 		m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
 			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", step.Script.Path, step.Version)})
 	}
-	return run
-}
-
-// runStatements runs statements of a step's script on q, all in one round trip when the
-// mode and the connection allow it, and returns how many it ran.
-func (m *Migrator) runStatements(ctx context.Context, q versiontable.Querier, step Step, stmts []sqlsplit.Statement, mode runMode) (int, error) {
-	run := m.runnable(step, stmts, mode)
-	if mode == batched && len(run) > 1 && m.multiStatementExec(ctx, q) {
-		var b batch
-		for _, st := range run {
-			b.add(&step, st)
-		}
-		if err := b.exec(ctx, q); err != nil {
-			return 0, err
-		}
-		return len(run), nil
-	}
-	for i, st := range run {
-		if err := m.exec(ctx, q, step, st); err != nil {
-			return i, err
-		}
-	}
-	return len(run), nil
 }
 
 // multiStatementExec reports whether one Exec on q may carry several statements. Where the
 // dialect leaves it to the connection, the first call asks the database once for the
 // Migrator: every connection of a pool is opened from the same DSN.
 func (m *Migrator) multiStatementExec(ctx context.Context, q versiontable.Querier) bool {
-	if m.dialect.MultiStatementExec || m.dialect.MultiStatementProbe == "" {
-		return m.dialect.MultiStatementExec
+	if m.dialect.MultiStatementExec() || m.dialect.MultiStatementProbe() == "" {
+		return m.dialect.MultiStatementExec()
 	}
 	m.multi.Lock()
 	defer m.multi.Unlock()
 	if m.multi.known {
 		return m.multi.ok
 	}
-	_, err := q.ExecContext(ctx, m.dialect.MultiStatementProbe, 1, 1)
-	if err != nil && (ctx.Err() != nil || connectionLost(err)) {
+	_, err := q.ExecContext(ctx, m.dialect.MultiStatementProbe(), 1, 1)
+	if err != nil && (ctx.Err() != nil || m.driver.ConnectionLost(err)) {
 		return false // no answer: ask again next time
 	}
 	m.multi.known, m.multi.ok = true, err == nil
@@ -373,30 +278,9 @@ func contextError(ctx context.Context, err error) error {
 	return err
 }
 
-// skipTransactionControl reports whether st is a standalone BEGIN/COMMIT/END that ratchet
-// skips, as the legacy tool did, warning about it.
-func (m *Migrator) skipTransactionControl(step Step, st sqlsplit.Statement) bool {
-	if !sqlsplit.IsTransactionControl(st.Text) {
-		return false
-	}
-	m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
-		Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", step.Script.Path, st.Line, st.Text)})
-	return true
-}
-
-// exec runs one statement of a step, turning a failure into a *ScriptError.
-func (m *Migrator) exec(ctx context.Context, q versiontable.Querier, step Step, st sqlsplit.Statement) error {
-	if _, err := q.ExecContext(ctx, st.Text); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return statementError(step, st, err)
-	}
-	return nil
-}
-
-// statementError is the *ScriptError for a statement of step that failed with err.
-func statementError(step Step, st sqlsplit.Statement, err error) *ScriptError {
-	return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line,
-		Statement: st.Text, Code: ErrorCode(err), Err: err, ConnectionLost: connectionLost(err)}
+// statementError is the *ScriptError for statement i (0-based) of step, which failed with err.
+func (m *Migrator) statementError(step Step, i int, err error) *ScriptError {
+	st := step.Statements[i]
+	return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
+		Code: m.driver.ErrorCode(err), Err: err, ConnectionLost: m.driver.ConnectionLost(err)}
 }

@@ -5,6 +5,7 @@ type UpgradeOption interface{ applyUpgrade(*upgradeConfig) }
 
 type upgradeConfig struct {
 	recovery        recovery
+	inFlight        inFlight
 	skipSanityCheck bool
 	atomic          bool
 }
@@ -18,6 +19,16 @@ const (
 	retryRecovery
 )
 
+// inFlight is the operator's word on a statement that was running when a process stopped
+// and that commits by itself (see [InFlight]).
+type inFlight int
+
+const (
+	inFlightUnknown inFlight = iota
+	inFlightCompleted
+	inFlightNotCompleted
+)
+
 type upgradeOptionFunc func(*upgradeConfig)
 
 func (f upgradeOptionFunc) applyUpgrade(c *upgradeConfig) { f(c) }
@@ -28,6 +39,20 @@ func (f upgradeOptionFunc) applyUpgrade(c *upgradeConfig) { f(c) }
 // script. Use it after fixing the failing statement.
 func Resume() UpgradeOption {
 	return upgradeOptionFunc(func(c *upgradeConfig) { c.recovery = resumeRecovery })
+}
+
+// InFlight tells [Resume] whether the statement that was running when a version was
+// interrupted took effect, for a statement that commits by itself (DDL on MySQL/MariaDB,
+// any statement of a no-transaction script), which ratchet cannot know: completed
+// continues after it, otherwise it runs again. Without it, resuming such a version is
+// refused with a [*StoppedVersionError] whose InFlight names the statement.
+func InFlight(completed bool) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) {
+		c.inFlight = inFlightNotCompleted
+		if completed {
+			c.inFlight = inFlightCompleted
+		}
+	})
 }
 
 // Retry runs a version that failed part way again from its first statement. Use it when the

@@ -60,10 +60,10 @@ func methodFor(d dialect.Dialect) (method, error) {
 		return postgresMethod{}, nil
 	case dialect.MySQL:
 		return mysqlMethod{}, nil
-	case nil:
+	case 0:
 		return nil, errors.New("backup: no dialect given")
 	}
-	return nil, fmt.Errorf("backup: dialect %q has no backup method", d.Name)
+	return nil, fmt.Errorf("backup: dialect %v has no backup method", d)
 }
 
 // Create writes a consistent backup of db, which may be in use, to the new file path: the
@@ -103,7 +103,7 @@ func Create(ctx context.Context, db Database, path string, info Info) (*Manifest
 	}
 	man := &Manifest{
 		Format:         Format,
-		Dialect:        db.Dialect.Name,
+		Dialect:        db.Dialect.Name(),
 		Database:       db.Name,
 		RepositoryID:   info.RepositoryID,
 		Version:        info.Version,

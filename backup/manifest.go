@@ -47,8 +47,8 @@ type Info struct {
 // CheckTarget returns a [*MismatchError] when a backup with this manifest, read from path,
 // cannot be restored into a database of dialect d under the repository repositoryID.
 func (m *Manifest) CheckTarget(path string, d dialect.Dialect, repositoryID string) error {
-	if m.Dialect != d.Name {
-		return &MismatchError{Path: path, Field: "dialect", Backup: m.Dialect, Target: d.Name}
+	if m.Dialect != d.Name() {
+		return &MismatchError{Path: path, Field: "dialect", Backup: m.Dialect, Target: d.Name()}
 	}
 	if m.RepositoryID != repositoryID {
 		return &MismatchError{Path: path, Field: "repository", Backup: m.RepositoryID, Target: repositoryID}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/sqlrows"
@@ -86,7 +85,7 @@ WHERE routine_schema = DATABASE() AND routine_type IN ('PROCEDURE', 'FUNCTION')`
 			return err
 		}
 		for _, o := range objects {
-			if _, err := conn.ExecContext(ctx, "DROP "+o[0]+" IF EXISTS "+quoteIdent(dialect.MySQL, o[1])); err != nil {
+			if _, err := conn.ExecContext(ctx, "DROP "+o[0]+" IF EXISTS "+dialect.MySQL.Quote(o[1])); err != nil {
 				return err
 			}
 		}
@@ -152,11 +151,4 @@ func mysqlEnv(db Database) []string {
 		return []string{"MYSQL_PWD=" + db.Password}
 	}
 	return nil
-}
-
-// quoteIdent quotes name with the dialect's identifier quote whatever it is: names read from
-// the catalog may be any word, reserved ones included.
-func quoteIdent(d dialect.Dialect, name string) string {
-	q := string(d.IdentQuote)
-	return q + strings.ReplaceAll(name, q, q+q) + q
 }

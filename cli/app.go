@@ -21,6 +21,7 @@ type App struct {
 	version   string
 	repo      *repository.Repository // embedded repository, if any
 	defaultDB string
+	drivers   []Driver
 }
 
 // Option configures an [App].
@@ -40,6 +41,11 @@ func WithRepository(r *repository.Repository) Option { return func(a *App) { a.r
 // WithDefaultDatabase sets the database URL used when neither --database, RATCHET_DATABASE
 // nor a config file gives one (default "sqlite:///ratchet.sqlite").
 func WithDefaultDatabase(url string) Option { return func(a *App) { a.defaultDB = url } }
+
+// WithDrivers sets the database drivers the command line opens databases with, one per
+// dialect: the packages under drivers/ (sqlitedriver, pgxdriver, mysqldriver). A database
+// whose dialect has none is refused with a message naming the package to import.
+func WithDrivers(ds ...Driver) Option { return func(a *App) { a.drivers = append(a.drivers, ds...) } }
 
 // New returns an App.
 func New(opts ...Option) *App {

@@ -12,17 +12,25 @@ import (
 	"path/filepath"
 	"time"
 
-	"modernc.org/sqlite"
-
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/dburl"
 )
 
+// Driver is a database/sql driver the command line opens databases with: the
+// [ratchet.Driver] of one of the packages under drivers/, which also name their
+// database/sql driver and their dialect. Give them to [New] with [WithDrivers].
+type Driver interface {
+	ratchet.Driver
+	Name() string             // the database/sql driver name, for sql.Open
+	Dialect() dialect.Dialect // the dialect of the databases it opens
+}
+
 // database is an open database with its dialect.
 type database struct {
 	*sql.DB
 	dialect     dialect.Dialect
+	driver      Driver
 	url         *dburl.URL
 	lockTimeout time.Duration
 	// absent is true when the database does not exist yet: an SQLite file not created, or a
@@ -35,12 +43,15 @@ type database struct {
 	notice func(string)
 }
 
+// driverPackage names the package under drivers/ that supports each dialect.
+var driverPackage = map[dialect.Dialect]string{dialect.SQLite: "sqlitedriver", dialect.Postgres: "pgxdriver", dialect.MySQL: "mysqldriver"}
+
 // sqliteHeader starts every SQLite database file.
 var sqliteHeader = []byte("SQLite format 3\x00")
 
 // openDatabase parses the URL and opens the database. Only commands that write may create a
 // missing SQLite file, and only through materialize, once their checks have passed.
-func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, write bool) (*database, error) {
+func openDatabase(ctx context.Context, raw string, drivers []Driver, lockTimeout time.Duration, write bool) (*database, error) {
 	u, err := dburl.Parse(raw)
 	if err != nil {
 		return nil, usageError(err)
@@ -49,15 +60,25 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 	if !ok {
 		return nil, usageErrorf("%s: unsupported dialect %q", u, u.Dialect)
 	}
-	db := &database{dialect: d, url: u, lockTimeout: lockTimeout}
-	if u.Dialect == dialect.SQLite.Name && u.Database != ":memory:" {
+	var drv Driver
+	for _, c := range drivers {
+		if c.Dialect() == d {
+			drv = c
+		}
+	}
+	if drv == nil {
+		return nil, usageErrorf("%s: no %s driver in this program (it must import the package github.com/ratchetdb/ratchet/drivers/%s and pass it to cli.WithDrivers)",
+			u, d, driverPackage[d])
+	}
+	db := &database{dialect: d, driver: drv, url: u, lockTimeout: lockTimeout}
+	if d.Hold() != nil && u.Database != ":memory:" {
 		exists, err := checkSQLiteFile(u)
 		if err != nil {
 			return nil, err
 		}
 		if !exists {
 			db.absent = true
-			db.DB, err = sql.Open(u.Driver, "file::memory:")
+			db.DB, err = sql.Open(drv.Name(), "file::memory:")
 			if err != nil {
 				return nil, err
 			}
@@ -68,13 +89,13 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 	// Reading commands open the file read-write too: after a crash, SQLite must be able to
 	// roll back the hot journal before anything can be read.
 	err = db.open(ctx)
-	if err != nil && db.dialect.UnknownDatabaseCode != "" && ratchet.ErrorCode(err) == db.dialect.UnknownDatabaseCode {
+	if err != nil && db.dialect.UnknownDatabaseCode() != "" && drv.ErrorCode(err) == db.dialect.UnknownDatabaseCode() {
 		if !write {
 			return nil, fmt.Errorf("database %q does not exist on %s (db sync creates it)", u.Database, u)
 		}
 		// A pool that is never used until create: the checks before creating need no queries.
 		db.absent = true
-		db.DB, err = sql.Open(u.Driver, u.DSN(dburl.DSNOptions{}))
+		db.DB, err = sql.Open(drv.Name(), u.DSN(dburl.DSNOptions{}))
 		return db, err
 	}
 	if err != nil {
@@ -93,18 +114,14 @@ func (db *database) Close() error {
 
 // open connects to the real database.
 func (db *database) open(ctx context.Context) error {
-	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout}))
+	conn, err := sql.Open(db.driver.Name(), db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout}))
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.url, err)
 	}
-	if db.dialect == dialect.SQLite {
+	if db.dialect.Hold() != nil {
 		// One connection: an in-memory database lives in its connection, and a file is best
 		// written through one connection anyway.
 		conn.SetMaxOpenConns(1)
-		// Commit with fdatasync(2), as SQLite's own Linux builds do: it skips the timestamp
-		// update fsync(2) forces and keeps a commit as durable. The switch is process-wide,
-		// which suits a command; it reports an error only where fdatasync does not exist.
-		_, _ = sqlite.Fdatasync(true)
 	}
 	if err := conn.PingContext(ctx); err != nil {
 		conn.Close()
@@ -123,7 +140,7 @@ func (db *database) create(ctx context.Context) error {
 	if err := db.Close(); err != nil {
 		return err
 	}
-	if db.dialect.CreateDatabase != "" {
+	if db.dialect.CreatesDatabases() {
 		if err := db.createOnServer(ctx); err != nil {
 			return err
 		}
@@ -134,11 +151,11 @@ func (db *database) create(ctx context.Context) error {
 
 // createOnServer runs CREATE DATABASE through the server's maintenance database.
 func (db *database) createOnServer(ctx context.Context) error {
-	admin, err := db.url.WithDatabase(db.dialect.MaintenanceDatabase)
+	admin, err := db.url.WithDatabase(db.dialect.MaintenanceDatabase())
 	if err != nil {
 		return err
 	}
-	conn, err := sql.Open(admin.Driver, admin.DSN(dburl.DSNOptions{}))
+	conn, err := sql.Open(db.driver.Name(), admin.DSN(dburl.DSNOptions{}))
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, s.database, s.lockTimeout, write)
+	db, err := openDatabase(ctx, s.database, g.app.drivers, s.lockTimeout, write)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *session) Close() error { return s.db.Close() }
 
 // migrator returns a Migrator on the session's database.
 func (g *globals) migrator(s *session, opts ...ratchet.Option) (*ratchet.Migrator, error) {
-	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app)), ratchet.WithLockTimeout(s.lockTimeout)}, opts...)
+	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app)), ratchet.WithLockTimeout(s.lockTimeout), ratchet.WithDriver(s.db.driver)}, opts...)
 	if g.app.repo == nil {
 		opts = append(opts, ratchet.WithRepositoryPath(s.repository))
 	}

@@ -55,9 +55,8 @@ type spec struct {
 	currentSchema string
 	listTables    string
 	historyDDL    string
-	// sessionSetting names a setting that scripts may change and that each version starts
-	// from afresh: readSetting reads it, resetSetting ($1: the value) sets it for the
-	// current transaction only.
+	// readSetting reads a session setting that scripts may change and that each version
+	// starts from afresh; resetSetting (%s: the value) sets it for the current transaction.
 	readSetting  string
 	resetSetting string
 	lockTimeout  *TimeoutSQL
@@ -170,6 +169,12 @@ func (d Dialect) Ident(name string) string {
 	if isPlainIdent(name) {
 		return name
 	}
+	return d.Quote(name)
+}
+
+// Quote returns name quoted as an identifier whatever it is: names read from a catalog may
+// be any word, reserved ones included.
+func (d Dialect) Quote(name string) string {
 	q := string(d.spec().identQuote)
 	return q + strings.ReplaceAll(name, q, q+q) + q
 }
@@ -240,12 +245,14 @@ func (d Dialect) CreateHistoryTable(table string) string {
 	return strings.Replace(d.spec().historyDDL, "%s", table, 1)
 }
 
-// SessionSetting returns the query that reads the session setting a version starts from
-// afresh (PostgreSQL's search_path) and the statement that sets it, $1 being the value read,
-// for the current transaction only. Both "" where a dialect has none.
-func (d Dialect) SessionSetting() (read, reset string) {
-	s := d.spec()
-	return s.readSetting, s.resetSetting
+// ReadSetting returns the query that reads the session setting each version starts from
+// afresh (PostgreSQL's search_path, which scripts such as pg_dump files change), or "".
+func (d Dialect) ReadSetting() string { return d.spec().readSetting }
+
+// ResetSetting returns the statement that sets the session setting back to value, read by
+// [Dialect.ReadSetting] when the run started, for the current transaction only.
+func (d Dialect) ResetSetting(value string) string {
+	return fmt.Sprintf(d.spec().resetSetting, d.Literal(value))
 }
 
 // TimeoutSQL reads and sets how long a statement waits for another connection's lock, in

@@ -28,7 +28,7 @@ ORDER BY table_name`,
 	// A script may set search_path (every pg_dump file empties it); each version starts
 	// from the one the run started with.
 	readSetting:  "SELECT current_setting('search_path')",
-	resetSetting: "SELECT set_config('search_path', $1, true)",
+	resetSetting: "SELECT set_config('search_path', %s, true)",
 	historyDDL: `CREATE TABLE IF NOT EXISTS %s (
 	id BIGSERIAL PRIMARY KEY,
 	repository_id VARCHAR(250) NOT NULL,

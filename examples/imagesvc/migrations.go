@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -47,7 +48,10 @@ func Repository() (*repository.Repository, error) {
 // image_locations (created by version 5), recording the store the URL points at. It runs in
 // the version's transaction: it is applied entirely or not at all.
 func backfillImageLocations(ctx context.Context, tx *sql.Tx) error {
-	d := dialect.FromContext(ctx)
+	d, ok := dialect.FromContext(ctx)
+	if !ok {
+		return errors.New("backfill: no dialect in the context")
+	}
 	rows, err := tx.QueryContext(ctx,
 		"SELECT id, location FROM images WHERE location IS NOT NULL AND location <> ''")
 	if err != nil {

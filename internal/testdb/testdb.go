@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // driver "mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	_ "modernc.org/sqlite"             // driver "sqlite"
-
+	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/drivers/mysqldriver"
+	"github.com/ratchetdb/ratchet/drivers/pgxdriver"
+	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/internal/dburl"
 	"github.com/ratchetdb/ratchet/internal/sqlrows"
 )
@@ -36,9 +36,27 @@ const (
 // DB is a fresh, empty test database.
 type DB struct {
 	Dialect dialect.Dialect
+	Driver  ratchet.Driver
 	URL     string // ratchet URL of the database, for the CLI
 	Name    string // database name (file path for SQLite)
 	DB      *sql.DB
+}
+
+// Drivers maps each dialect to ratchet's driver for it.
+var Drivers = map[dialect.Dialect]ratchet.Driver{
+	dialect.SQLite: sqlitedriver.New(), dialect.Postgres: pgxdriver.New(), dialect.MySQL: mysqldriver.New(),
+}
+
+// Schema returns the schema (PostgreSQL), database (MySQL) or "main" (SQLite) the test
+// database's tables live in.
+func (tdb *DB) Schema() string {
+	switch tdb.Dialect {
+	case dialect.Postgres:
+		return "public"
+	case dialect.MySQL:
+		return tdb.Name
+	}
+	return dialect.DefaultSchema
 }
 
 // Dialects lists the dialect names a conformance test runs on.
@@ -74,7 +92,7 @@ func New(t testing.TB, name string) *DB {
 	}
 	if d == dialect.SQLite {
 		path := filepath.Join(t.TempDir(), "test.sqlite")
-		return &DB{Dialect: d, URL: "sqlite:///" + path, Name: path, DB: Open(t, "sqlite:///"+path)}
+		return &DB{Dialect: d, Driver: Drivers[d], URL: "sqlite:///" + path, Name: path, DB: Open(t, "sqlite:///"+path)}
 	}
 	Admin(t, name) // skips or fails the test when the server is unreachable
 	url, dbName, err := Create(name)
@@ -86,7 +104,7 @@ func New(t testing.TB, name string) *DB {
 			t.Error(err)
 		}
 	})
-	return &DB{Dialect: d, URL: url, Name: dbName, DB: Open(t, url)}
+	return &DB{Dialect: d, Driver: Drivers[d], URL: url, Name: dbName, DB: Open(t, url)}
 }
 
 // Create creates a fresh database `ratchet_t_<random>` on the server of a dialect and
@@ -194,7 +212,7 @@ func Strings(db *sql.DB, query string, args ...any) ([]string, error) {
 // Tables returns the tables of the database, bookkeeping included, sorted.
 func (tdb *DB) Tables(t testing.TB) []string {
 	t.Helper()
-	names, err := Strings(tdb.DB, tdb.Dialect.ListTables)
+	names, err := Strings(tdb.DB, tdb.Dialect.ListTables(), tdb.Schema())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,9 @@ func Schema(ctx context.Context, d dialect.Dialect, q Querier) (string, error) {
 // ident returns a bookkeeping table's name, qualified.
 func (t *Table) ident(name string) string { return t.d.Qualified(t.schema, name) }
 
+// Schema returns the schema (PostgreSQL) or database (MySQL) the bookkeeping lives in.
+func (t *Table) Schema() string { return t.schema }
+
 // Name returns the version table's name.
 func (t *Table) Name() string { return t.name }
 

@@ -16,10 +16,11 @@ import (
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
 
 	"github.com/ratchetdb/ratchet/cli"
+	"github.com/ratchetdb/ratchet/drivers/mysqldriver"
+	"github.com/ratchetdb/ratchet/drivers/pgxdriver"
+	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/examples/imagesvc"
 )
 
@@ -36,6 +37,7 @@ func main() {
 		cli.WithName("imagesvc-manage"),
 		cli.WithRepository(repo),
 		cli.WithDefaultDatabase("sqlite:///imagesvc.sqlite"),
+		cli.WithDrivers(sqlitedriver.New(), pgxdriver.New(), mysqldriver.New()),
 	)
 	os.Exit(app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
