@@ -196,6 +196,13 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 	}
 	done, err := s.execAll(ctx, append(texts, stmt))
 	if err != nil {
+		if ctx.Err() != nil || s.m.driver.ConnectionLost(err) {
+			// The session is gone: the statement may have run. It stays in flight.
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.m.statementError(r.step, i, err)
+		}
 		if done < len(texts) {
 			// The record failed, and the statement never ran.
 			s.rollback(ctx)
@@ -279,7 +286,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		return &e, nil
 	}
 	e := s.m.entry(step, start)
-	if s.m.multiStatementExec(ctx, s.conn) && s.m.dialect.Param(1) == "?" {
+	if !s.m.dialect.TransactionalDDL() && s.m.multiStatementExec(ctx, s.conn) {
 		// One round trip for the bookkeeping, one for the commit, once the version update
 		// is known to have touched its row.
 		stmts := s.table.FinishJournalStatements(step.From, step.Version, e)

@@ -112,14 +112,14 @@ func (s *session) runStatements(ctx context.Context, step Step, from, to int) er
 // checkAtomic refuses an atomic upgrade that cannot be one transaction.
 func (m *Migrator) checkAtomic(plan *Plan) error {
 	if !m.dialect.TransactionalDDL() {
-		return fmt.Errorf("%w: DDL commits implicitly on %s; run without atomic (each version is then journalled statement by statement)", ErrNotAtomic, m.dialect.Name())
+		return fmt.Errorf("%w: DDL commits implicitly on %s", ErrNotAtomic, m.dialect.Name())
 	}
 	for _, s := range plan.Steps {
 		if s.Journalled {
-			return fmt.Errorf("%w: %s must run outside a transaction (-- ratchet:no-transaction); run without atomic", ErrNotAtomic, s.Script.Path)
+			return fmt.Errorf("%w: %s must run outside a transaction (-- ratchet:no-transaction)", ErrNotAtomic, s.Script.Path)
 		}
 		if s.Recovering {
-			return fmt.Errorf("%w: version %d stopped part way; resume or retry it without atomic", ErrNotAtomic, s.Version)
+			return fmt.Errorf("%w: version %d stopped part way and must be resumed or retried on its own", ErrNotAtomic, s.Version)
 		}
 	}
 	return nil

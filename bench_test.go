@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/ratchetdb/ratchet"
+	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/repository"
 )
@@ -47,7 +48,7 @@ func memoryDB(b *testing.B) *sql.DB {
 // BenchmarkPlan1000 plans 1,000 versions (script selection and splitting) on an empty database.
 func BenchmarkPlan1000(b *testing.B) {
 	repo := benchRepo(b, 1000)
-	m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo)
+	m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo, ratchet.WithDriver(sqlitedriver.New()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func BenchmarkUpgrade1000(b *testing.B) {
 			}
 			for b.Loop() {
 				b.StopTimer()
-				m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo)
+				m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo, ratchet.WithDriver(sqlitedriver.New()))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -87,7 +88,7 @@ func BenchmarkUpgrade1000(b *testing.B) {
 // BenchmarkVersion reads the version of an up-to-date database of 1,000 versions.
 func BenchmarkVersion(b *testing.B) {
 	repo := benchRepo(b, 1000)
-	m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo)
+	m, err := ratchet.New(memoryDB(b), dialect.SQLite, repo, ratchet.WithDriver(sqlitedriver.New()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func conformance(t *testing.T, test func(t *testing.T, tdb *testdb.DB)) {
 
 func newMigrator(t testing.TB, tdb *testdb.DB, repo *repository.Repository) *ratchet.Migrator {
 	t.Helper()
-	m, err := ratchet.New(tdb.DB, tdb.Dialect, repo, ratchet.WithRepositoryPath("repo"))
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithRepositoryPath("repo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +92,12 @@ func TestUpgradeStampsAndAppliesInOrder(t *testing.T) {
 		if !res.Stamped || res.Start != 0 || res.End != 3 || len(res.Applied) != 3 {
 			t.Fatalf("result = %+v", res)
 		}
-		want := "versions/003_create_t3_" + tdb.Dialect.Name + "_upgrade.sql"
+		want := "versions/003_create_t3_" + tdb.Dialect.Name() + "_upgrade.sql"
 		if res.Applied[2].Script != want {
 			t.Errorf("version 3 ran %s, want %s", res.Applied[2].Script, want)
 		}
 		want = "migrate_version,ratchet_history,t1,t2,t3"
-		if !tdb.Dialect.TransactionalDDL {
+		if !tdb.Dialect.TransactionalDDL() {
 			want = "migrate_version,ratchet_history,ratchet_journal,t1,t2,t3"
 		}
 		if got := tables(t, tdb); got != want {
@@ -152,7 +152,7 @@ func TestVersionTableDDL(t *testing.T) {
 
 func TestFailingScriptRollsBackItsVersionOnly(t *testing.T) {
 	conformance(t, func(t *testing.T, tdb *testdb.DB) {
-		if !tdb.Dialect.TransactionalDDL {
+		if !tdb.Dialect.TransactionalDDL() {
 			t.Skip("DDL commits implicitly on this dialect: failures are journalled (TestJournal)")
 		}
 		ctx := context.Background()
@@ -319,7 +319,7 @@ func TestGoMigrationRunsInTheVersionTransaction(t *testing.T) {
 		repo := newRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);"})
 		var sawDialect dialect.Dialect
 		err := repo.Register(repository.GoMigration{Version: 2, Name: "fill", Up: func(ctx context.Context, tx *sql.Tx) error {
-			sawDialect = dialect.FromContext(ctx)
+			sawDialect, _ = dialect.FromContext(ctx)
 			_, err := tx.ExecContext(ctx, "INSERT INTO t1 (id) VALUES ("+sawDialect.Param(1)+")", 42)
 			return err
 		}})
@@ -363,7 +363,7 @@ func TestConcurrentUpgrades(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithLockTimeout(20*time.Second))
+				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(20*time.Second))
 				if err != nil {
 					errs <- err
 					return
@@ -540,12 +540,12 @@ func TestPanicInGoMigrationReleasesTheDatabase(t *testing.T) {
 			_, err := tx.ExecContext(ctx, "INSERT INTO t1 (id) VALUES (2)")
 			return err
 		})
-		other, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, working, ratchet.WithLockTimeout(2*time.Second))
+		other, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, working, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var opts []ratchet.UpgradeOption
-		if !tdb.Dialect.TransactionalDDL {
+		if !tdb.Dialect.TransactionalDDL() {
 			// Journalled: as after a crash, the journal says the version was interrupted.
 			if _, err := other.Upgrade(context.Background(), ratchet.Latest); !errors.Is(err, ratchet.ErrStopped) {
 				t.Fatalf("the next run = %v, want ErrStopped", err)

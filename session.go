@@ -34,12 +34,12 @@ type session struct {
 // open returns a session on a connection of the Migrator's pool. It sets the busy timeout
 // from the lock timeout (SQLite), takes the migration lock when migrate is true (servers),
 // and resolves the schema the bookkeeping lives in.
-func (m *Migrator) open(ctx context.Context, migrate bool) (s *session, err error) {
+func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err error) {
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	s = &session{m: m, conn: conn}
+	s := &session{m: m, conn: conn}
 	defer func() {
 		if err != nil {
 			s.close(ctx)

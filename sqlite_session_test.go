@@ -42,7 +42,7 @@ func TestSQLiteUpgradeHoldsTheFile(t *testing.T) {
 	tdb := testdb.New(t, "sqlite")
 	var duringRun error
 	checked := false
-	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, threeVersions), ratchet.WithEvents(func(e ratchet.Event) {
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, threeVersions), ratchet.WithDriver(tdb.Driver), ratchet.WithEvents(func(e ratchet.Event) {
 		if e.Kind == ratchet.VersionApplied && e.Version == 1 {
 			duringRun, checked = otherWriter(t, tdb.Name), true
 		}
@@ -78,7 +78,7 @@ func TestSQLiteUpgradeLeavesWALAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var duringRun error
-	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, threeVersions), ratchet.WithEvents(func(e ratchet.Event) {
+	m, err := ratchet.New(tdb.DB, tdb.Dialect, newRepo(t, threeVersions), ratchet.WithDriver(tdb.Driver), ratchet.WithEvents(func(e ratchet.Event) {
 		if e.Kind == ratchet.VersionApplied && e.Version == 1 {
 			duringRun = otherReader(t, tdb.Name)
 		}
@@ -122,7 +122,7 @@ func TestSQLiteUpToDateNeedsNoLock(t *testing.T) {
 	if _, err := tx.Exec("CREATE TABLE held (id INTEGER)"); err != nil {
 		t.Fatal(err)
 	}
-	busy, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, newRepo(t, threeVersions), ratchet.WithLockTimeout(time.Millisecond))
+	busy, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, newRepo(t, threeVersions), ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

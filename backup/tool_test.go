@@ -40,7 +40,7 @@ func serverBackup(t *testing.T, d dialect.Dialect, payloadName string) string {
 		t.Fatal(err)
 	}
 	w.Write([]byte("dump"))
-	m := &Manifest{Format: Format, Dialect: d.Name, RepositoryID: "repo", CreatedAt: time.Now(), Payload: payloadName}
+	m := &Manifest{Format: Format, Dialect: d.Name(), RepositoryID: "repo", CreatedAt: time.Now(), Payload: payloadName}
 	if err := w.finish(m); err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +70,12 @@ func TestMissingTools(t *testing.T) {
 		db := Database{Dialect: tt.d, Name: "glance", DB: testdb.Open(t, "sqlite://")}
 		_, err := Create(ctx, db, filepath.Join(dir, "b"+Extension), Info{RepositoryID: "repo"})
 		if !errors.Is(err, ErrToolMissing) || !strings.HasSuffix(err.Error(), tt.backupMsg) {
-			t.Errorf("%s backup: err = %v, want ErrToolMissing ending %q", tt.d.Name, err, tt.backupMsg)
+			t.Errorf("%s backup: err = %v, want ErrToolMissing ending %q", tt.d.Name(), err, tt.backupMsg)
 		}
 		assertOnlyEntries(t, dir)
 		_, err = Restore(ctx, db, serverBackup(t, tt.d, tt.payload), "repo")
 		if !errors.Is(err, ErrToolMissing) || !strings.HasSuffix(err.Error(), tt.restMsg) {
-			t.Errorf("%s restore: err = %v, want ErrToolMissing ending %q", tt.d.Name, err, tt.restMsg)
+			t.Errorf("%s restore: err = %v, want ErrToolMissing ending %q", tt.d.Name(), err, tt.restMsg)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if errors.As(err, &silent) {
 		return code
 	}
-	msg := oneLine(dburl.Redact(err.Error()))
+	msg := oneLine(dburl.Redact(err.Error() + hint(err)))
 	fmt.Fprintf(stderr, "%s: %s\n", a.name, msg)
 	if g.output == "json" {
 		writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})

@@ -11,6 +11,7 @@ import (
 type syncFlags struct {
 	version, current string
 	resume, retry    bool
+	inFlight         string
 	skipSanityCheck  bool
 	atomic           bool
 	backupDir        string
@@ -21,6 +22,7 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.version, "version", "", "target version (legacy spelling of VERSION)")
 	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue a version that stopped part way after its last applied statement (MySQL/MariaDB, no-transaction scripts)")
 	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a version that stopped part way again from its first statement")
+	cmd.Flags().StringVar(&f.inFlight, "in-flight", "", "with --resume, whether the statement that was running when the version was interrupted took effect: completed (continue after it) or not-completed (run it again)")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
 	cmd.Flags().BoolVar(&f.atomic, "atomic", false, "apply all pending versions in one transaction, all or nothing (SQLite, PostgreSQL; refused on MySQL/MariaDB)")
 	cmd.Flags().StringVar(&f.backupDir, "backup-dir", "", "when there is anything to apply, first write a verified backup to DIR (default: [ratchet] backup_dir from the config file)")
@@ -36,6 +38,15 @@ func (f *syncFlags) options() ([]ratchet.UpgradeOption, error) {
 		opts = append(opts, ratchet.Resume())
 	case f.retry:
 		opts = append(opts, ratchet.Retry())
+	}
+	switch {
+	case f.inFlight == "":
+	case !f.resume:
+		return nil, usageErrorf("--in-flight goes with --resume")
+	case f.inFlight == "completed" || f.inFlight == "not-completed":
+		opts = append(opts, ratchet.InFlight(f.inFlight == "completed"))
+	default:
+		return nil, usageErrorf("--in-flight=%q: want completed or not-completed", f.inFlight)
 	}
 	if f.skipSanityCheck {
 		opts = append(opts, ratchet.SkipSanityCheck())
@@ -67,16 +78,19 @@ back, earlier versions stay, and the error names the file and line (exit 1).
 On MySQL/MariaDB, DDL commits implicitly, so a version runs statement by statement and its
 progress is journalled (as are scripts starting with "-- ratchet:no-transaction", e.g. for
 PostgreSQL's CREATE INDEX CONCURRENTLY). If such a version fails, the database records
-"version N failed after statement k of n (file:line)" and the next run refuses until you
-choose: fix the script and run with --resume (continue at statement k+1, after checking the
+"version N failed at statement k of n (file:line)" and the next run refuses until you
+choose: fix the script and run with --resume (continue at statement k, after checking the
 applied statements are unchanged), or undo what was applied and run with --retry (run the
-version again from statement 1). On MySQL/MariaDB the legacy utf8 collation check runs before
+version again from statement 1). If the process died while a statement that commits by itself
+was running (DDL on MySQL), only you can tell whether it took effect: check, then add
+--in-flight=completed (continue after it) or --in-flight=not-completed (run it again) to
+--resume. On MySQL/MariaDB the legacy utf8 collation check runs before
 and after upgrading (--skip-sanity-check turns it off).
 
 With --backup-dir DIR (or backup_dir in the config file's [ratchet] section), when there is
 anything to apply, a verified backup (see db backup) is written to DIR first and its path
 printed; if the upgrade then fails, the error ends with the db restore command that goes back.`,
-		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL",
+		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL\n  ratchet db sync --resume --in-flight=completed   # the DDL running at a crash took effect",
 		Args:    maxArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {

@@ -106,7 +106,7 @@ type crashState struct {
 func crashObserve(t *testing.T, tdb *testdb.DB) crashState {
 	t.Helper()
 	st := crashState{Tables: map[string]bool{}, Ledger: map[int]int{}, Filled: map[string]int{}}
-	names, err := testdb.Strings(tdb.DB, tdb.Dialect.ListTables)
+	names, err := testdb.Strings(tdb.DB, tdb.Dialect.ListTables(), tdb.Schema())
 	if err != nil {
 		t.Fatalf("listing tables: %v", err)
 	}
@@ -434,7 +434,7 @@ func (c *crashTest) check(what string) crashState {
 	if msg := st.mismatch(); msg != "" {
 		c.t.Fatalf("%s\nthe database is inconsistent: %s\n%s", what, st, msg)
 	}
-	if st.Journal != nil && c.tdb.Dialect.TransactionalDDL {
+	if st.Journal != nil && c.tdb.Dialect.TransactionalDDL() {
 		c.t.Fatalf("%s\na journal on %s, whose DDL is transactional: %s", what, c.name, st)
 	}
 	return st
@@ -636,7 +636,7 @@ func TestCrashInterruptServer(t *testing.T) {
 			if !strings.Contains(stderr.String(), "interrupted") {
 				t.Errorf("stderr %q does not say it was interrupted", stderr.String())
 			}
-			tables, err := testdb.Strings(c.tdb.DB, c.tdb.Dialect.ListTables)
+			tables, err := testdb.Strings(c.tdb.DB, c.tdb.Dialect.ListTables(), c.tdb.Schema())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -647,7 +647,7 @@ func TestCrashInterruptServer(t *testing.T) {
 			if version != 1 {
 				t.Fatalf("after the interrupt the recorded version is %d, want 1", version)
 			}
-			if c.tdb.Dialect.TransactionalDDL {
+			if c.tdb.Dialect.TransactionalDDL() {
 				if slices.Contains(tables, "slow") {
 					t.Errorf("table slow of the interrupted version 2 was not rolled back: tables %v", tables)
 				}

@@ -217,7 +217,7 @@ func lockHolder(t *testing.T, tdb *testdb.DB, repositoryID string) string {
 	// GET_LOCK names are derived in SQL from the key and the database: ask with the
 	// dialect's own holder query.
 	var holder string
-	err := tdb.DB.QueryRow(tdb.Dialect.Lock.Holder, lock.Key(tdb.Dialect.Lock, repositoryID)).Scan(&holder)
+	err := tdb.DB.QueryRow(tdb.Dialect.Lock().Holder, lock.Key(tdb.Dialect.Lock(), repositoryID)).Scan(&holder)
 	if err != nil {
 		t.Fatalf("finding the lock holder: %v", err)
 	}
@@ -446,7 +446,11 @@ func databaseExists(t *testing.T, admin *sql.DB, d dialect.Dialect, name string)
 // listTables returns the tables of the connection's database.
 func listTables(t *testing.T, db *sql.DB, d dialect.Dialect) []string {
 	t.Helper()
-	names, err := testdb.Strings(db, d.ListTables)
+	schema, err := testdb.Strings(db, d.CurrentSchema())
+	if err != nil || len(schema) != 1 {
+		t.Fatalf("reading the current schema: %v", err)
+	}
+	names, err := testdb.Strings(db, d.ListTables(), schema[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -382,7 +382,7 @@ func newInteropEnvIn(t *testing.T, legacy *legacyTool, name, dir string) *intero
 	tdb := testdb.New(t, name)
 	e := &interopEnv{t: t, legacy: legacy, db: tdb, dir: dir, url: sqlalchemyURL(t, tdb), dbms2: "default"}
 	if tdb.Dialect != dialect.MySQL {
-		e.dbms2 = tdb.Dialect.Name
+		e.dbms2 = tdb.Dialect.Name()
 	}
 	return e
 }
@@ -481,7 +481,7 @@ func (e *interopEnv) versionTableShape(t *testing.T) string {
 	case dialect.MySQL:
 		queries = []string{"SHOW CREATE TABLE migrate_version"}
 	default:
-		t.Fatalf("no version table query for dialect %s", e.db.Dialect.Name)
+		t.Fatalf("no version table query for dialect %s", e.db.Dialect.Name())
 	}
 	var b strings.Builder
 	for _, q := range queries {

@@ -93,7 +93,7 @@ func (s *Server) Start(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := s.proc.start(ctx, s.port); err != nil {
-		t.Fatalf("testdb: starting the private %s server: %v\n%s", s.Dialect.Name, err, s.proc.logTail())
+		t.Fatalf("testdb: starting the private %s server: %v\n%s", s.Dialect.Name(), err, s.proc.logTail())
 	}
 	db := Open(t, s.URL)
 	defer db.Close()
@@ -103,7 +103,7 @@ func (s *Server) Start(t testing.TB) {
 			return
 		}
 		if ctx.Err() != nil || !s.proc.running() {
-			t.Fatalf("testdb: the private %s server does not accept connections: %v\n%s", s.Dialect.Name, err, s.proc.logTail())
+			t.Fatalf("testdb: the private %s server does not accept connections: %v\n%s", s.Dialect.Name(), err, s.proc.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -115,7 +115,7 @@ func (s *Server) Stop(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := s.proc.stop(ctx); err != nil {
-		t.Fatalf("testdb: stopping the private %s server: %v\n%s", s.Dialect.Name, err, s.proc.logTail())
+		t.Fatalf("testdb: stopping the private %s server: %v\n%s", s.Dialect.Name(), err, s.proc.logTail())
 	}
 }
 
@@ -126,7 +126,7 @@ func (s *Server) Kill(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := s.proc.kill(ctx); err != nil {
-		t.Fatalf("testdb: killing the private %s server: %v\n%s", s.Dialect.Name, err, s.proc.logTail())
+		t.Fatalf("testdb: killing the private %s server: %v\n%s", s.Dialect.Name(), err, s.proc.logTail())
 	}
 }
 
@@ -142,7 +142,7 @@ func (s *Server) NewDB(t testing.TB) *DB {
 	defer admin.Close()
 	name := "ratchet_t_" + randomSuffix()
 	if _, err := admin.Exec("CREATE DATABASE " + s.Dialect.Ident(name)); err != nil {
-		t.Fatalf("testdb: creating %s on the private %s server: %v", name, s.Dialect.Name, err)
+		t.Fatalf("testdb: creating %s on the private %s server: %v", name, s.Dialect.Name(), err)
 	}
 	url := s.DatabaseURL(name)
 	return &DB{Dialect: s.Dialect, URL: url, Name: name, DB: Open(t, url)}

@@ -15,14 +15,14 @@ import (
 func TestAdvanceTouchesExactlyOneRow(t *testing.T) {
 	ctx := context.Background()
 	tdb := testdb.New(t, "sqlite")
-	vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+	vt := versiontable.New(tdb.Dialect, tdb.Schema(), "migrate_version", "repo")
 	if err := vt.Create(ctx, tdb.DB); err != nil {
 		t.Fatal(err)
 	}
 	if err := vt.Stamp(ctx, tdb.DB, "path", 3); err != nil {
 		t.Fatal(err)
 	}
-	other := versiontable.New(tdb.Dialect, "migrate_version", "other")
+	other := versiontable.New(tdb.Dialect, tdb.Schema(), "migrate_version", "other")
 	if err := other.Stamp(ctx, tdb.DB, "elsewhere", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 	for _, name := range testdb.Dialects {
 		t.Run(name, func(t *testing.T) {
 			tdb := testdb.New(t, name)
-			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			vt := versiontable.New(tdb.Dialect, tdb.Schema(), "migrate_version", "repo")
 			if err := vt.CreateHistory(ctx, tdb.DB); err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func TestRecordAllChunks(t *testing.T) {
 	for _, name := range []string{"sqlite", "postgresql"} {
 		t.Run(name, func(t *testing.T) {
 			tdb := testdb.New(t, name)
-			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			vt := versiontable.New(tdb.Dialect, tdb.Schema(), "migrate_version", "repo")
 			if err := vt.CreateHistory(ctx, tdb.DB); err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestClaimJournalStatement(t *testing.T) {
 	for _, name := range testdb.Dialects {
 		t.Run(name, func(t *testing.T) {
 			tdb := testdb.New(t, name)
-			vt := versiontable.New(tdb.Dialect, "migrate_version", "repo")
+			vt := versiontable.New(tdb.Dialect, tdb.Schema(), "migrate_version", "repo")
 			if err := vt.Create(ctx, tdb.DB); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestClaimJournalStatement(t *testing.T) {
 			}
 			j := &versiontable.Journal{Version: 4, Script: "versions/004_x_mysql_upgrade.sql", Total: 2}
 			claim := func(from int) (bool, error) {
-				st := vt.ClaimJournalStatement(j, from)
+				st := vt.ClaimJournal(j, from)
 				res, err := tdb.DB.ExecContext(ctx, st.Query, st.Args...)
 				if err != nil {
 					return false, err

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ratchetdb/ratchet"
+)
+
+// hint returns what the operator can do next about err, in the command line's own terms
+// (the library's errors say what happened, not which flags to use), or "".
+func hint(err error) string {
+	var lt *ratchet.LockTimeoutError
+	var sv *ratchet.StoppedVersionError
+	var se *ratchet.ScriptError
+	switch {
+	case errors.As(err, &lt):
+		return " (wait and retry, or raise --lock-timeout)"
+	case errors.As(err, &sv):
+		return "; " + stoppedHint(sv)
+	case errors.As(err, &se) && se.Journalled && se.ConnectionLost:
+		return "; once the server is back, run `db sync` again: it says what is known of the version and the choices"
+	case errors.As(err, &se) && se.Journalled:
+		return "; fix the script, then run `db sync --resume` or `db sync --retry`"
+	case errors.As(err, &se) && se.ConnectionLost:
+		return "; run `db sync` again once the server is back"
+	case errors.Is(err, ratchet.ErrNotAtomic):
+		return "; run without --atomic"
+	}
+	return ""
+}
+
+// stoppedHint spells out the choices for a version that stopped part way.
+func stoppedHint(e *ratchet.StoppedVersionError) string {
+	retry := fmt.Sprintf("`db sync --retry` to run version %d again from statement 1", e.Version)
+	switch {
+	case e.Failed > 0:
+		return fmt.Sprintf("fix the script, then run `db sync --resume` to continue at statement %d (the applied statements are checked unchanged) or %s",
+			e.NextStatement(false), retry)
+	case e.InFlight > 0:
+		return fmt.Sprintf("check whether statement %d took effect, then run `db sync --resume --in-flight=completed` to continue at statement %d, or `db sync --resume --in-flight=not-completed` to run statement %d again; or undo what the version did and run %s",
+			e.InFlight, e.InFlight+1, e.InFlight, retry)
+	}
+	return fmt.Sprintf("run `db sync --resume` to continue at statement %d or %s", e.NextStatement(false), retry)
+}
