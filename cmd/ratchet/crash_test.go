@@ -470,10 +470,12 @@ func (c *crashTest) finish(flags []string) {
 // TestCrashInterruptServer sends SIGINT while a version sleeps on the server. ratchet must
 // exit 130 and the next runs must complete the version with each statement applied once:
 //   - PostgreSQL: the version rolls back, and the next `db sync` applies it.
-//   - MySQL/MariaDB, whose DDL commits: the CREATE TABLE stays applied and the sleep, which
-//     ran in a transaction with its journal entry, rolls back; the journal says the version
-//     was interrupted after statement 1, a plain `db sync` refuses, and `db sync --resume`
-//     completes it without running the CREATE TABLE again (which would fail).
+//   - MySQL/MariaDB, whose DDL commits: the CREATE TABLE stays applied. The INSERT that
+//     sleeps runs in a transaction with its journal entry, which the server, finishing what
+//     the dropped session had sent, commits or rolls back: the journal must say which (the
+//     version was interrupted after statement 1 or 2 as the row is absent or there), a plain
+//     `db sync` must say so, and `db sync --resume` must complete the version without
+//     running the CREATE TABLE (which would fail) or the INSERT again.
 //   - PostgreSQL, no-transaction script: the sleep commits by itself, so it stays recorded in
 //     flight; a plain `db sync` and a plain `db sync --resume` refuse, and the choice the
 //     message gives completes it (a sleep leaves nothing behind, so it took effect as far as
@@ -481,21 +483,28 @@ func (c *crashTest) finish(flags []string) {
 func TestCrashInterruptServer(t *testing.T) {
 	for _, tc := range []struct {
 		name, dialect, script string
-		// refusal is how a plain `db sync` after the interrupt must start; "" when the
-		// version rolled back and the next `db sync` simply applies it.
-		refusal string
+		// refusal is how a plain `db sync` after the interrupt must start, given the rows of
+		// table slow; nil when the version rolled back and the next `db sync` applies it.
+		refusal func(rows int) string
 		resume  []string // the choice that completes the version
 	}{
 		{name: "postgresql", dialect: "postgresql", script: "CREATE TABLE slow (n INTEGER);\nSELECT pg_sleep(2);"},
 		{
-			name: "mysql", dialect: "mysql", script: "CREATE TABLE slow (n INTEGER);\nSELECT SLEEP(2);",
-			refusal: "ratchet: version 2 was interrupted after statement 1 of 2 (versions/002_slow_mysql_upgrade.sql); statement 1 stays applied; run `db sync --resume` to continue at statement 2",
-			resume:  []string{"--resume"},
+			name: "mysql", dialect: "mysql", script: "CREATE TABLE slow (n INTEGER);\nINSERT INTO slow (n) SELECT SLEEP(2);",
+			refusal: func(rows int) string {
+				if rows == 0 {
+					return "ratchet: version 2 was interrupted after statement 1 of 2 (versions/002_slow_mysql_upgrade.sql); statement 1 stays applied; run `db sync --resume` to continue at statement 2"
+				}
+				return "ratchet: version 2 was interrupted after statement 2 of 2 (versions/002_slow_mysql_upgrade.sql); statements 1-2 stay applied; run `db sync --resume` to continue at statement 3"
+			},
+			resume: []string{"--resume"},
 		},
 		{
 			name: "postgresql-no-transaction", dialect: "postgresql", script: "-- ratchet:no-transaction\nCREATE TABLE slow (n INTEGER);\nSELECT pg_sleep(2);",
-			refusal: "ratchet: version 2 was interrupted while statement 2 of 2 (versions/002_slow_postgresql_upgrade.sql) was running; it commits by itself, so it may or may not have taken effect; statement 1 stays applied",
-			resume:  []string{"--resume", "--in-flight=completed"},
+			refusal: func(int) string {
+				return "ratchet: version 2 was interrupted while statement 2 of 2 (versions/002_slow_postgresql_upgrade.sql) was running; it commits by itself, so it may or may not have taken effect; statement 1 stays applied"
+			},
+			resume: []string{"--resume", "--in-flight=completed"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -526,7 +535,7 @@ func TestCrashInterruptServer(t *testing.T) {
 			if version != 1 {
 				t.Fatalf("after the interrupt the recorded version is %d, want 1", version)
 			}
-			if tc.refusal == "" {
+			if tc.refusal == nil {
 				if slices.Contains(tables, "slow") {
 					t.Errorf("table slow of the interrupted version 2 was not rolled back: tables %v", tables)
 				}
@@ -535,6 +544,11 @@ func TestCrashInterruptServer(t *testing.T) {
 				if !slices.Contains(tables, "slow") {
 					t.Fatalf("table slow, created by the first statement of version 2, is missing: tables %v", tables)
 				}
+				var rows int
+				if err := c.tdb.DB.QueryRow("SELECT count(*) FROM slow").Scan(&rows); err != nil {
+					t.Fatal(err)
+				}
+				refusal := tc.refusal(rows)
 				plain := [][]string{{"db", "sync"}}
 				if len(tc.resume) > 1 {
 					plain = append(plain, []string{"db", "sync", "--resume"})
@@ -542,8 +556,8 @@ func TestCrashInterruptServer(t *testing.T) {
 				for _, args := range plain {
 					full := c.args(args...)
 					code, out, errOut := ratchet(t, full...)
-					if code != 1 || !strings.HasPrefix(errOut, tc.refusal) {
-						t.Fatalf("`ratchet %s` exited %d, want 1 with stderr starting %q\nstdout:\n%sstderr:\n%s", strings.Join(full, " "), code, tc.refusal, out, errOut)
+					if code != 1 || !strings.HasPrefix(errOut, refusal) {
+						t.Fatalf("table slow has %d rows; `ratchet %s` exited %d, want 1 with stderr starting %q\nstdout:\n%sstderr:\n%s", rows, strings.Join(full, " "), code, refusal, out, errOut)
 					}
 				}
 				c.run(append([]string{"db", "sync"}, tc.resume...)...)
@@ -557,6 +571,15 @@ func TestCrashInterruptServer(t *testing.T) {
 			}
 			if runs != 1 || statements != 2 {
 				t.Errorf("version 2 has %d history rows counting %d statements, want 1 row counting both", runs, statements)
+			}
+			if tc.dialect == "mysql" {
+				var rows int
+				if err := c.tdb.DB.QueryRow("SELECT count(*) FROM slow").Scan(&rows); err != nil {
+					t.Fatal(err)
+				}
+				if rows != 1 {
+					t.Errorf("the INSERT of version 2 was applied %d times, want once", rows)
+				}
 			}
 		})
 	}
