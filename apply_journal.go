@@ -257,6 +257,9 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case s.m.driver.ConnectionLost(err):
+		// The server rolled the group back; which of its statements was running is unknown.
+		return &ScriptError{Version: step.Version, Script: step.Script.Path, Err: err, ConnectionLost: true}
 	case done < len(owner) && owner[done] >= 0:
 		return s.m.statementError(step, owner[done], err)
 	}

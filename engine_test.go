@@ -172,3 +172,36 @@ func TestRetryFailingAtOnceKeepsTheEarlierRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestUnreleasedLockNeverReturnsToThePool: when the migration lock cannot be released (here
+// a Go migration released it behind the engine's back, so the unlock finds nothing), the
+// connection is discarded, not handed back to the caller's pool.
+func TestUnreleasedLockNeverReturnsToThePool(t *testing.T) {
+	unlockAll := map[string]string{"postgresql": "SELECT pg_advisory_unlock_all()", "mysql": "SELECT RELEASE_ALL_LOCKS()"}
+	for _, name := range []string{"postgresql", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tdb := testdb.New(t, name)
+			repo := newRepo(t, map[string]string{"001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);"})
+			err := repo.Register(repository.GoMigration{Version: 2, Name: "unlock", Up: func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, unlockAll[name])
+				return err
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := testdb.Open(t, tdb.URL)
+			m, err := ratchet.New(db, tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.Upgrade(ctx, ratchet.Latest)
+			if err == nil || res == nil || len(res.Applied) != 2 {
+				t.Fatalf("Upgrade = %+v, %v; want both versions applied and the failed release reported", res, err)
+			}
+			if st := db.Stats(); st.OpenConnections != 0 {
+				t.Errorf("pool after a failed release: %+v; want the connection discarded", st)
+			}
+		})
+	}
+}
