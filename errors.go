@@ -303,4 +303,3 @@ func (e *ScriptError) Error() string {
 
 // Unwrap returns the underlying database or Go error.
 func (e *ScriptError) Unwrap() error { return e.Err }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
 )
 
 // SanityError reports tables whose collation is not utf8 on MySQL/MariaDB, which the legacy

@@ -20,8 +20,8 @@ import (
 
 	"github.com/ratchetdb/ratchet/cli"
 	"github.com/ratchetdb/ratchet/dialect"
-	"github.com/ratchetdb/ratchet/internal/testdb"
 	"github.com/ratchetdb/ratchet/internal/lock"
+	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
 // The tests in this file break the database server under ratchet: unreachable, wrong
