@@ -233,7 +233,9 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 		texts, owner = append(texts, s.table.Progress(&done, true).Query), append(owner, -1)
 	}
 	prefix := len(texts)
-	texts, owner = append(texts, s.m.dialect.BeginWrite()), append(owner, -1)
+	for _, b := range s.beginStatements() {
+		texts, owner = append(texts, b), append(owner, -1)
+	}
 	after := *j
 	after.Running = 0
 	after.Hashes = append([]string(nil), j.Hashes...)
