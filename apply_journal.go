@@ -233,7 +233,9 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 		texts, owner = append(texts, s.table.Progress(&done, true).Query), append(owner, -1)
 	}
 	prefix := len(texts)
-	texts, owner = append(texts, s.m.dialect.BeginWrite()), append(owner, -1)
+	for _, b := range s.beginStatements() {
+		texts, owner = append(texts, b), append(owner, -1)
+	}
 	after := *j
 	after.Running = 0
 	after.Hashes = append([]string(nil), j.Hashes...)
@@ -257,6 +259,9 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case s.m.driver.ConnectionLost(err):
+		// The server rolled the group back; which of its statements was running is unknown.
+		return &ScriptError{Version: step.Version, Script: step.Script.Path, Err: err, ConnectionLost: true}
 	case done < len(owner) && owner[done] >= 0:
 		return s.m.statementError(step, owner[done], err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing/fstest"
 
 	"github.com/ratchetdb/ratchet"
-	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/repository"
 )
 

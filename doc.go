@@ -7,13 +7,15 @@
 //
 //	repo, err := repository.Load(migrationsFS) // or repository.Open(dir)
 //	repo.Register(repository.GoMigration{Version: 7, Name: "backfill", Up: backfill})
-//	m, err := ratchet.New(db, dialect.Postgres, repo, ratchet.WithLogger(logger))
+//	m, err := ratchet.New(db, dialect.Postgres, repo, ratchet.WithDriver(pgxdriver.New()))
 //	v, err := m.Version(ctx)
 //	res, err := m.Upgrade(ctx, ratchet.Latest)
 //
 // The caller opens the *sql.DB with the driver of its choice (modernc.org/sqlite, pgx's
-// stdlib adapter, go-sql-driver/mysql) and passes the matching [dialect.Dialect]; ratchet
-// itself imports no driver.
+// stdlib adapter, go-sql-driver/mysql) and passes the matching [dialect.Dialect] and, from
+// the packages under drivers/, the [Driver] that tells the engine the database's error codes,
+// lost sessions and how to send several statements in one round trip; the engine itself
+// imports no driver.
 //
 // # Guarantees
 //
@@ -22,9 +24,12 @@
 // before anything is written ([Migrator.Plan]). Each version then runs in one transaction
 // together with its version update and its history row, so a crash leaves the database at
 // one version or the next. Where DDL commits implicitly (MySQL, MariaDB) or a script opts out
-// with `-- ratchet:no-transaction`, a version runs statement by statement and its progress is
-// journalled; a version that stopped part way is refused until the caller chooses [Resume]
-// or [Retry]. [Atomic] applies all pending versions in one transaction instead.
+// with `-- ratchet:no-transaction`, a version runs statement by statement and its journal
+// says, after any crash, exactly which statements are applied and which one was in flight; a
+// version that stopped part way is refused until the caller chooses [Resume] (with [InFlight]
+// for a statement in flight) or [Retry]. [Atomic] applies all pending versions in one
+// transaction instead. Within a run each statement is sent at most once and a Go migration's
+// Up is called at most once per version: failures are located by the execution itself.
 //
 // # Concurrency
 //
@@ -32,8 +37,8 @@
 // database: an upgrade holds the database's migration lock (a PostgreSQL advisory lock, a
 // MySQL GET_LOCK; on SQLite the file itself, locked by a BEGIN IMMEDIATE transaction and,
 // unless the database is in WAL mode, kept with locking_mode=EXCLUSIVE until the run ends) on
-// the one connection that does the work,
-// waits up to [WithLockTimeout] for it, and checks the version it starts from inside each
+// the one connection that does the work, waits up to [WithLockTimeout] for it (on SQLite the
+// Migrator sets that connection's busy timeout itself, whatever the DSN says), and checks the version it starts from inside each
 // version's transaction, so every version is applied exactly once. On SQLite the run's
 // connection also uses a PERSIST rollback journal where it had DELETE or TRUNCATE; both
 // settings are restored when the run ends, and synchronous is left as it is.
@@ -49,9 +54,11 @@
 //
 // Conditions a caller branches on are sentinels, matched with [errors.Is]:
 // [ErrNotControlled], [ErrAlreadyControlled], [ErrDowngrade], [ErrVersionNotFound],
-// [ErrInvalidVersion], [ErrNoScript], [ErrStopped], [ErrNotAtomic]. Failures carry their
-// details in typed errors, matched with [errors.As]: [*ScriptError] (file, line, statement,
-// the database's code), [*NotControlledError], [*DowngradeError], [*StoppedVersionError],
-// [*SanityError]. The library never prints; progress is reported through [WithEvents] and
+// [ErrInvalidVersion], [ErrNoScript], [ErrStopped], [ErrNotAtomic], [ErrLockTimeout],
+// [ErrRefusedStatement]. Failures carry their details in typed errors, matched with
+// [errors.As]: [*ScriptError] (file, line, statement, the database's code),
+// [*NotControlledError], [*DowngradeError], [*StoppedVersionError], [*LockTimeoutError],
+// [*SanityError]. Errors say what happened, not which command to type next: that is the
+// caller's to word. The library never prints; progress is reported through [WithEvents] and
 // [WithLogger].
 package ratchet

@@ -94,7 +94,7 @@ func (e *NotControlledError) Error() string {
 	if e.OtherTracker != "" {
 		msg += fmt.Sprintf("; %s suggests another migration tool manages it", e.OtherTracker)
 	}
-	return msg + "; if its schema matches a version of this repository, stamp it with `db version_control VERSION`"
+	return msg + "; if its schema matches a version of this repository, put it under version control at that version"
 }
 
 // Unwrap returns [ErrNotControlled].
@@ -258,7 +258,7 @@ func (e *ResumeError) Error() string {
 	if e.Line > 0 {
 		where = fmt.Sprintf("%s:%d", e.Script, e.Line)
 	}
-	return fmt.Sprintf("cannot resume version %d: statement %d (%s) was applied, but %s; restore it or use --retry", e.Version, e.Statement, where, e.Reason)
+	return fmt.Sprintf("cannot resume version %d: statement %d (%s) was applied, but %s; restore it as it was, or retry the version from its first statement", e.Version, e.Statement, where, e.Reason)
 }
 
 // ScriptError reports a script that failed. The version it belongs to was rolled back where
@@ -303,4 +303,3 @@ func (e *ScriptError) Error() string {
 
 // Unwrap returns the underlying database or Go error.
 func (e *ScriptError) Unwrap() error { return e.Err }
-

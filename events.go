@@ -21,7 +21,7 @@ type Event struct {
 	Script     string
 	Statements int           // VersionApplied: statements run
 	Duration   time.Duration // VersionApplied: time the version took
-	Message    string        // Warning: the text
+	Message    string        // Warning: the text; Stamped: what was there, if not an empty database
 }
 
 // emit reports e to the event handler and the logger.

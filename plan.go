@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ratchetdb/ratchet/internal/versiontable"
 	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
-	"github.com/ratchetdb/ratchet/internal/versiontable"
 )
 
 // upgradeOperation is the script operation a plain upgrade runs.

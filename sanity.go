@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
 )
 
 // SanityError reports tables whose collation is not utf8 on MySQL/MariaDB, which the legacy
@@ -12,7 +11,7 @@ import (
 type SanityError struct{ Tables []string }
 
 func (e *SanityError) Error() string {
-	return fmt.Sprintf(`Tables "%s" have non utf8 collation, please make sure all tables are CHARSET=utf8 (or skip this check with --skip-sanity-check)`,
+	return fmt.Sprintf(`Tables "%s" have non utf8 collation, please make sure all tables are CHARSET=utf8`,
 		strings.Join(e.Tables, ","))
 }
 

@@ -100,13 +100,19 @@ func (s *session) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// begin starts a transaction that writes, with the session setting back to the run's.
-func (s *session) begin(ctx context.Context) error {
+// beginStatements start a transaction that writes, with the session setting back to the
+// run's.
+func (s *session) beginStatements() []string {
 	stmts := []string{s.m.dialect.BeginWrite()}
 	if s.hasSetting {
 		stmts = append(stmts, s.m.dialect.ResetSetting(s.setting))
 	}
-	if _, err := s.execAll(ctx, stmts); err != nil {
+	return stmts
+}
+
+// begin starts a transaction that writes (see beginStatements).
+func (s *session) begin(ctx context.Context) error {
+	if _, err := s.execAll(ctx, s.beginStatements()); err != nil {
 		s.rollback(ctx)
 		return fmt.Errorf("starting a transaction: %w", err)
 	}

@@ -17,7 +17,7 @@ const (
 	Pending  State = "pending"  // not applied yet
 	Modified State = "modified" // applied, but the script changed since
 	Missing  State = "missing"  // applied, but the script is no longer in the repository
-	Stopped  State = "stopped"  // stopped part way; needs --resume or --retry (see [Resume])
+	Stopped  State = "stopped"  // stopped part way; needs [Resume] or [Retry]
 	// Unapplied: below the current version, but the history says it never ran (added out of
 	// order).
 	Unapplied State = "unapplied"

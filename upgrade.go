@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
@@ -103,16 +105,25 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	return res, nil
 }
 
-// apply stamps an empty database and applies the plan's steps, recording each in res.
-func (s *session) apply(ctx context.Context, plan *Plan, res *Result) error {
+// apply stamps an empty database and applies the plan's steps, recording each in res. A
+// stamp this run made is taken back if no version could be applied after it.
+func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error) {
+	var before state // the bookkeeping tables there were before the stamp
 	if !plan.Controlled {
-		stamped, err := s.stampEmpty(ctx)
+		var stamped bool
+		var note string
+		stamped, before, note, err = s.stampEmpty(ctx)
 		if err != nil {
 			return err
 		}
 		res.Stamped = stamped
 		if stamped {
-			s.m.emit(Event{Kind: Stamped})
+			s.m.emit(Event{Kind: Stamped, Message: note})
+			defer func() {
+				if err != nil && len(res.Applied) == 0 {
+					err = errors.Join(err, s.unstamp(ctx, before))
+				}
+			}()
 		}
 	}
 	if len(plan.Steps) == 0 {
@@ -146,23 +157,72 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) error {
 }
 
 // stampEmpty puts an empty database under version control at 0, unless another process did
-// it first. It reports whether this call stamped it.
-func (s *session) stampEmpty(ctx context.Context) (stamped bool, err error) {
+// it first. It reports whether this call stamped it, the state before, and, when the version
+// table was there already with other repositories' rows, a note that says so.
+func (s *session) stampEmpty(ctx context.Context) (stamped bool, before state, note string, err error) {
 	err = s.inTx(ctx, func() error {
 		st, err := s.readState(ctx)
 		if err != nil {
 			return err
 		}
+		before = st
 		if st.controlled {
 			return nil
 		}
 		if err := st.controllable(); err != nil {
 			return err
 		}
+		if st.hasVersionTable {
+			ids, err := s.table.Repositories(ctx, s.conn)
+			if err != nil {
+				return err
+			}
+			note = fmt.Sprintf("%s has no row for repository %q (it has rows for %s)", s.table.Name(), s.m.repo.ID(), quoteList(ids))
+		}
 		stamped = true
 		return s.stamp(ctx, st, 0)
 	})
-	return stamped, err
+	return stamped, before, note, err
+}
+
+// unstamp takes back the stamp of a run that then applied nothing, and the bookkeeping
+// tables the run created: a failed run leaves the database as it found it. A version that
+// stopped part way keeps it: its journal needs the row.
+func (s *session) unstamp(ctx context.Context, before state) error {
+	ctx = context.WithoutCancel(ctx)
+	st, err := s.readState(ctx)
+	if err != nil {
+		return err
+	}
+	if st.journal != nil || !st.controlled || st.version != 0 {
+		return nil
+	}
+	if err := s.table.Unstamp(ctx, s.conn); err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range []struct {
+		name         string
+		existed, now bool
+	}{
+		{versiontable.JournalTable, before.hasJournal, st.hasJournal},
+		{versiontable.HistoryTable, before.hasHistory, st.hasHistory},
+		{s.table.Name(), before.hasVersionTable, st.hasVersionTable},
+	} {
+		if t.now && !t.existed {
+			errs = append(errs, s.table.Drop(ctx, s.conn, t.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// quoteList returns the strings quoted and separated by commas.
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // checkCurrent re-reads the version on the session: skip is true when another process

@@ -125,6 +125,11 @@ func (db *database) open(ctx context.Context) error {
 	}
 	if err := conn.PingContext(ctx); err != nil {
 		conn.Close()
+		if code := db.dialect.BusyCode(); code != "" && db.driver.ErrorCode(err) == code {
+			// Another connection holds the file for longer than the lock timeout: the same
+			// error as a migration lock held elsewhere.
+			return &ratchet.LockTimeoutError{Timeout: db.lockTimeout, Err: err}
+		}
 		return fmt.Errorf("cannot connect to %s: %w", db.url, err)
 	}
 	db.DB = conn

@@ -198,7 +198,11 @@ func (g *globals) progress(s *settings) func(ratchet.Event) {
 		case ratchet.Warning:
 			g.warn(e.Message)
 		case ratchet.Stamped:
-			if !s.json {
+			switch {
+			case s.json:
+			case e.Message != "":
+				fmt.Fprintf(g.stdout, "%s: put under version control at version 0\n", e.Message)
+			default:
 				fmt.Fprintln(g.stdout, "database was empty: put under version control at version 0")
 			}
 		case ratchet.VersionApplied:

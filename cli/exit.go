@@ -57,7 +57,9 @@ func exitCode(ctx context.Context, err error) int {
 		errors.Is(err, ratchet.ErrInvalidVersion),
 		errors.Is(err, ratchet.ErrNoScript),
 		errors.Is(err, ratchet.ErrNotAtomic),
-		errors.Is(err, ratchet.ErrOutOfOrder):
+		errors.Is(err, ratchet.ErrOutOfOrder),
+		errors.Is(err, ratchet.ErrRefusedStatement),
+		errors.Is(err, ratchet.ErrInvalidRepository):
 		return ExitUsage
 	default:
 		return ExitFailed

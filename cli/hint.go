@@ -13,9 +13,17 @@ func hint(err error) string {
 	var lt *ratchet.LockTimeoutError
 	var sv *ratchet.StoppedVersionError
 	var se *ratchet.ScriptError
+	var san *ratchet.SanityError
+	var re *ratchet.ResumeError
 	switch {
 	case errors.As(err, &lt):
 		return " (wait and retry, or raise --lock-timeout)"
+	case errors.Is(err, ratchet.ErrNotControlled):
+		return " with `db version_control VERSION`"
+	case errors.As(err, &re):
+		return " with `db sync --retry`"
+	case errors.As(err, &san):
+		return " (or skip this check with --skip-sanity-check)"
 	case errors.As(err, &sv):
 		return "; " + stoppedHint(sv)
 	case errors.As(err, &se) && se.Journalled && se.ConnectionLost:

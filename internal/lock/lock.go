@@ -26,7 +26,7 @@ func (e *TimeoutError) Error() string {
 	if e.Holder != "" {
 		msg += "; held by " + e.Holder
 	}
-	return msg + " (wait and retry, or raise --lock-timeout)"
+	return msg
 }
 
 // Unwrap returns [ErrTimeout].

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ratchetdb/ratchet/internal/testdb"
 	"github.com/ratchetdb/ratchet/internal/lock"
+	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
 // TestLock is the conformance test every backend's lock passes: one session holds it, another

@@ -105,6 +105,33 @@ func (t *Table) Version(ctx context.Context, q Querier) (version int, ok bool, e
 	return int(v.Int64), true, nil
 }
 
+// Repositories returns the repository ids the version table has rows for, sorted.
+func (t *Table) Repositories(ctx context.Context, q Querier) ([]string, error) {
+	ids, err := sqlrows.Strings(ctx, q, "SELECT repository_id FROM "+t.ident(t.name)+" ORDER BY repository_id")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", t.name, err)
+	}
+	return ids, nil
+}
+
+// Unstamp removes the repository's row while it says version 0: the undoing of a stamp.
+func (t *Table) Unstamp(ctx context.Context, q Querier) error {
+	b := t.builder(false)
+	query := "DELETE FROM " + t.ident(t.name) + " WHERE repository_id = " + b.p(t.repoID) + " AND COALESCE(version, 0) = 0"
+	if _, err := q.ExecContext(ctx, query, b.args...); err != nil {
+		return fmt.Errorf("removing the stamp from %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// Drop drops a bookkeeping table that a failed run created.
+func (t *Table) Drop(ctx context.Context, q Querier, table string) error {
+	if _, err := q.ExecContext(ctx, "DROP TABLE "+t.ident(table)); err != nil {
+		return fmt.Errorf("dropping %s: %w", table, err)
+	}
+	return nil
+}
+
 // Create creates the version table with sqlalchemy-migrate's exact DDL.
 func (t *Table) Create(ctx context.Context, q Querier) error {
 	if _, err := q.ExecContext(ctx, t.d.CreateVersionTable(t.ident(t.name))); err != nil {
