@@ -240,10 +240,19 @@ func (st crashState) effect(v, k int, s crashStmt) (applied, observable bool) {
 // inFlight returns the statement the journal records in flight, if any.
 func (st crashState) inFlight(dialectName string) (crashStmt, bool) {
 	j := st.Journal
-	if j == nil || j.Running == 0 {
+	if j == nil || j.Running == 0 || st.staleRunning() {
 		return crashStmt{}, false
 	}
 	return crashScript(dialectName, j.Version)[j.Running-1], true
+}
+
+// staleRunning reports whether the journal names as running the statement it also counts
+// as applied, the last one: a record that contradicts itself, although the message derived
+// from it (interrupted after that statement) is right. The check functions report it
+// separately from [crashState.mismatch], so that a kill sequence that meets it goes on.
+func (st crashState) staleRunning() bool {
+	j := st.Journal
+	return j != nil && j.Running != 0 && j.Running == j.Done
 }
 
 // mismatch returns what in the state contradicts its recorded version and journal, or "".
@@ -268,7 +277,7 @@ func (st crashState) mismatch(dialectName string) string {
 			problems = append(problems, fmt.Sprintf("the journal says %d of %d statements of version %d ran; it has %d", j.Done, j.Total, j.Version, len(stmts)))
 		default:
 			done[j.Version] = j.Done
-			if j.Running != 0 {
+			if j.Running != 0 && !st.staleRunning() {
 				if j.Running != j.Done+1 || !crashCommitsByItself(dialectName, j.Version, stmts[j.Running-1]) {
 					problems = append(problems, fmt.Sprintf("the journal records statement %d of version %d in flight after %d applied; only the next statement can be, and only one that commits by itself",
 						j.Running, j.Version, j.Done))
@@ -278,7 +287,7 @@ func (st crashState) mismatch(dialectName string) string {
 			}
 		}
 		if j.Error != "" {
-			problems = append(problems, fmt.Sprintf("the journal records an error %q, but the process was killed", j.Error))
+			problems = append(problems, fmt.Sprintf("the journal records an error %q, but the run was killed or interrupted", j.Error))
 		}
 	}
 	wantTables := map[string]bool{}
@@ -337,7 +346,7 @@ func (st crashState) String() string {
 // journal j records as stopped by a kill: how its stderr starts, and the choices it gives.
 func crashStoppedMessage(dialectName string, j *crashJournal) (prefix string, choices []string) {
 	script := crashScriptPath(dialectName, j.Version)
-	if k := j.Running; k > 0 {
+	if k := j.Running; k > j.Done {
 		return fmt.Sprintf("ratchet: version %d was interrupted while statement %d of %d (%s) was running; it commits by itself, so it may or may not have taken effect",
 				j.Version, k, j.Total, script),
 			[]string{

@@ -33,10 +33,11 @@ import (
 // by itself, which the test, as an operator would, looks for in the schema before it tells
 // `db sync --resume --in-flight=…` whether it took effect.
 
-// Kills per dialect of each random kill test.
+// Kills (or interrupts) per dialect of each random kill test.
 const (
 	crashKills        = 50 // TestCrashKillSync
 	crashRestartKills = 20 // TestCrashRestartAfterKill
+	crashInterrupts   = 20 // TestCrashInterruptSync
 )
 
 // TestCrashKillSync kills `ratchet db sync` at random moments, crashKills times per dialect.
@@ -56,6 +57,33 @@ func TestCrashKillSync(t *testing.T) {
 			var recovery []string // what the next run must say about the version in flight
 			for c.kills < crashKills {
 				r := c.kill(append([]string{"db", "sync"}, recovery...)...)
+				c.quiesce(r)
+				st := c.checkKill(r)
+				c.tally(st)
+				recovery = c.recover(st)
+				if st.Version == crashVersions {
+					c.renew()
+				}
+			}
+			c.finish(recovery)
+			c.report()
+		})
+	}
+}
+
+// TestCrashInterruptSync does what TestCrashKillSync does with SIGINT instead of SIGKILL,
+// crashInterrupts times per dialect: ratchet cancels what runs, records in the journal why a
+// journalled version stopped, and exits 130. What it records must be as exact as what a kill
+// leaves, though the server may still be finishing what the cancelled session had sent.
+func TestCrashInterruptSync(t *testing.T) {
+	repo := crashRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newCrashTest(t, name, repo, crashInterrupts)
+			var recovery []string
+			for c.kills < crashInterrupts {
+				r := c.signal(syscall.SIGINT, append([]string{"db", "sync"}, recovery...)...)
 				c.quiesce(r)
 				st := c.checkKill(r)
 				c.tally(st)
@@ -102,10 +130,12 @@ type crashTest struct {
 	repo  string
 	tdb   *testdb.DB
 	rng   *rand.Rand
-	kills int // kills of a running process so far
+	kills int // kills (or interrupts) of a running process so far
 	want  int // kills the sequence makes
 	runs  int // runs started, killed or not
-	last  int // the version the database was last seen at
+	// startup is about how long ratchet takes to start on the database.
+	startup time.Duration
+	last    int // the version the database was last seen at
 	// What the kills left, logged at the end: versions applied by killed runs, versions
 	// left stopped part way, those with a statement in flight and, of these, those whose
 	// statement had taken effect; restarts that began while the killed run's server session
@@ -113,6 +143,10 @@ type crashTest struct {
 	advanced, stopped, inFlight, tookEffect, raced, resumed, databases int
 	// versionFailures counts the times `ratchet db version` failed after a kill.
 	versionFailures int
+	// staleRunning counts the journals that named an applied statement as running.
+	staleRunning int
+	// unsaid holds the messages of interrupted runs (exit 130) that do not say so.
+	unsaid []string
 }
 
 // newCrashTest starts a kill sequence of want kills on a fresh database. Its random delays
@@ -125,7 +159,7 @@ func newCrashTest(t *testing.T, name, repo string, want int) *crashTest {
 			t.Fatalf("RATCHET_CRASH_SEED=%q: %v", s, err)
 		}
 	}
-	t.Logf("RATCHET_CRASH_SEED=%d", seed)
+	t.Logf("RATCHET_CRASH_SEED=%d (%s)", seed, name)
 	return &crashTest{t: t, name: name, repo: repo, want: want, tdb: testdb.New(t, name), rng: rand.New(rand.NewPCG(seed, 0)), databases: 1}
 }
 
@@ -147,25 +181,40 @@ func (c *crashTest) renew() {
 type crashRun struct {
 	n              int // 1 for the first run of the sequence
 	args           []string
+	sig            syscall.Signal
 	delay          time.Duration
-	killed         bool // the process was still running when SIGKILL arrived
+	killed         bool // the process was still running when the signal arrived
 	stdout, stderr string
 }
 
 func (r crashRun) String() string {
-	return fmt.Sprintf("run %d, `ratchet %s`, SIGKILL after %v (still running: %v)\nstdout:\n%sstderr:\n%s",
-		r.n, strings.Join(r.args, " "), r.delay, r.killed, r.stdout, r.stderr)
+	return fmt.Sprintf("run %d, `ratchet %s`, %v after %v (still running: %v)\nstdout:\n%sstderr:\n%s",
+		r.n, strings.Join(r.args, " "), r.sig, r.delay, r.killed, r.stdout, r.stderr)
 }
 
-// kill starts ratchet, sends it SIGKILL after a random 5–250 ms and waits for it. A run that
+// kill starts ratchet, sends it SIGKILL after a random delay and waits for it. A run that
 // ended before the kill must have succeeded.
 func (c *crashTest) kill(args ...string) crashRun {
 	c.t.Helper()
+	return c.signal(syscall.SIGKILL, args...)
+}
+
+// signal starts ratchet, sends it sig after a random delay and waits for it. The delay runs
+// from half the time ratchet takes to start to 250 ms past it, so that most signals land
+// while versions run, and some while ratchet connects and locks. A run that ended before
+// the signal must have succeeded; after SIGINT, one that saw it must exit 130 (or die of
+// it, if it arrived before ratchet handled it).
+func (c *crashTest) signal(sig syscall.Signal, args ...string) crashRun {
+	c.t.Helper()
 	c.runs++
 	if c.runs > 10*c.want {
-		c.t.Fatalf("only %d of %d runs were still running when killed", c.kills, c.runs-1)
+		c.t.Fatalf("only %d of %d runs were still running when signalled", c.kills, c.runs-1)
 	}
-	r := crashRun{n: c.runs, args: c.args(args...), delay: time.Duration(5+c.rng.IntN(246)) * time.Millisecond}
+	if c.startup == 0 {
+		c.startup = c.measureStartup()
+	}
+	r := crashRun{n: c.runs, args: c.args(args...), sig: sig,
+		delay: c.startup/2 + time.Duration(c.rng.Int64N(int64(c.startup/2+250*time.Millisecond)))}
 	cmd := exec.Command(ratchetBin, r.args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -173,18 +222,40 @@ func (c *crashTest) kill(args ...string) crashRun {
 		c.t.Fatal(err)
 	}
 	time.Sleep(r.delay)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		c.t.Fatal(err)
 	}
 	err := cmd.Wait()
 	r.stdout, r.stderr = stdout.String(), stderr.String()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled() && ws.Signal() == sig:
 		r.killed = true
+	case sig == syscall.SIGINT && ws.Exited() && ws.ExitStatus() == 130:
+		r.killed = true
+		if !strings.Contains(r.stderr, "interrupted") {
+			c.unsaid = append(c.unsaid, strings.TrimSpace(r.stderr))
+		}
+	case err != nil:
+		c.t.Fatalf("%s\nended with %v", r, err)
+	}
+	if r.killed {
 		c.kills++
-	} else if err != nil {
-		c.t.Fatalf("%s\nended with %v before it was killed", r, err)
 	}
 	return r
+}
+
+// measureStartup returns how long the fastest of three `ratchet db version` runs takes:
+// about the time `db sync` needs before it starts its first version.
+func (c *crashTest) measureStartup() time.Duration {
+	c.t.Helper()
+	fastest := time.Duration(1<<63 - 1)
+	for range 3 {
+		start := time.Now()
+		ratchet(c.t, c.args("db", "version")...)
+		fastest = min(fastest, time.Since(start))
+	}
+	return fastest
 }
 
 // busy returns the number of sessions on the test database, other than the caller's, that
@@ -242,6 +313,11 @@ func (c *crashTest) check(what string) crashState {
 	if st.Journal != nil && c.tdb.Dialect.TransactionalDDL() && !crashNoTx(st.Journal.Version) {
 		c.t.Fatalf("%s\na journal for a version that runs in one transaction on %s: %s", what, c.name, st)
 	}
+	if st.staleRunning() {
+		if c.staleRunning++; c.staleRunning == 1 {
+			c.t.Errorf("%s\nthe journal records statement %d of version %d both applied and running: %s", what, st.Journal.Running, st.Journal.Version, st)
+		}
+	}
 	return st
 }
 
@@ -281,13 +357,19 @@ func (c *crashTest) tally(st crashState) {
 
 // report logs what the kills left, or what the restarts after them met.
 func (c *crashTest) report() {
-	c.t.Logf("%d runs, %d killed while running, in %d databases", c.runs, c.kills, c.databases)
+	c.t.Logf("%d runs, %d killed while running, in %d databases; ratchet starts in about %v", c.runs, c.kills, c.databases, c.startup)
 	if c.advanced > 0 || c.stopped > 0 {
 		c.t.Logf("killed runs applied %d versions and left %d stopped part way, %d of them with a statement in flight (%d of which had taken effect)",
 			c.advanced, c.stopped, c.inFlight, c.tookEffect)
 	}
 	if c.raced+c.resumed > 0 {
 		c.t.Logf("%d restarts began while the killed run's session was still busy; %d resumed a version stopped part way", c.raced, c.resumed)
+	}
+	if len(c.unsaid) > 0 {
+		c.t.Logf("%d interrupted runs exited 130 with a message that does not say they were interrupted: %q", len(c.unsaid), c.unsaid)
+	}
+	if c.staleRunning > 0 {
+		c.t.Errorf("%d journals named an applied statement as running", c.staleRunning)
 	}
 	if c.versionFailures > 0 {
 		c.t.Errorf("`ratchet db version` failed after %d of %d kills", c.versionFailures, c.kills)
@@ -384,7 +466,7 @@ func (c *crashTest) recover(st crashState) (next []string) {
 		return nil
 	}
 	c.refused(st, "db", "sync")
-	if j.Running > 0 {
+	if _, ok := st.inFlight(c.name); ok {
 		c.refused(st, "db", "sync", "--resume")
 	}
 	flags := c.recovery(st)
