@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -39,9 +40,9 @@ func TestCrashKillInFlightStatement(t *testing.T) {
 			running: "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'CREATE TABLE slow%'",
 		},
 		{
-			dialect: "sqlite", slowRows: 3000000,
+			dialect: "sqlite", slowRows: 4000000,
 			script: "-- ratchet:no-transaction\nCREATE TABLE a (id INTEGER);\n" +
-				"CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c;\n" + rest,
+				"CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT x FROM c;\n" + rest,
 		},
 	} {
 		t.Run(tc.dialect, func(t *testing.T) {
@@ -57,6 +58,10 @@ func TestCrashKillInFlightStatement(t *testing.T) {
 			cmd, stdout, stderr := startPastFirstVersion(t, c.args("db", "sync")...)
 			if tc.running != "" {
 				waitFor(t, c.tdb.DB, tc.running)
+			} else {
+				// A reader would wait for SQLite's writer: leave statement 1 and its journal
+				// commits time to finish (statement 2 takes seconds).
+				time.Sleep(200 * time.Millisecond)
 			}
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
