@@ -94,6 +94,10 @@ restoring a backup.`,
 		Version:       a.version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// With Args set, cobra parses the flags before rejecting an unknown command, so
+		// `--output json bogus` gets its JSON error document and exit 2 like any bad input.
+		Args: noArgs,
+		RunE: helpOnly,
 	}
 	root.SetFlagErrorFunc(flagError)
 	g.register(root.PersistentFlags())
@@ -140,7 +144,10 @@ func helpOnly(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 // noArgs rejects positional arguments as a usage error (exit 2).
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErrorf("%s: unknown command or argument %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+		if !cmd.HasParent() {
+			return usageErrorf("unknown command %q (see %s --help)", args[0], cmd.CommandPath())
+		}
+		return usageErrorf("%s: unknown command or argument %q (see %s --help)", subPath(cmd), args[0], cmd.CommandPath())
 	}
 	return nil
 }
@@ -149,7 +156,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > n {
-			return usageErrorf("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " "))
+			return usageErrorf("%s takes at most %d argument(s), got %d: %s", subPath(cmd), n, len(args), strings.Join(args, " "))
 		}
 		return nil
 	}
@@ -159,10 +166,16 @@ func maxArgs(n int) cobra.PositionalArgs {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErrorf("%s takes %d argument(s), got %d (usage: %s)", cmd.CommandPath(), n, len(args), cmd.UseLine())
+			return usageErrorf("%s takes %d argument(s), got %d (usage: %s)", subPath(cmd), n, len(args), cmd.UseLine())
 		}
 		return nil
 	}
+}
+
+// subPath is the command's path without the program name, which every error line already
+// starts with: "db sync", not "ratchet db sync".
+func subPath(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
 
 // oneLine folds a multi-line message (driver errors often have a DETAIL line) into one line.
