@@ -73,7 +73,12 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	msg := oneLine(dburl.Redact(err.Error()))
 	fmt.Fprintf(stderr, "%s: %s\n", a.name, msg)
 	if g.output == "json" {
-		writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})
+		doc := map[string]any{}
+		for k, v := range errorFields(err) {
+			doc[k] = v
+		}
+		doc["error"], doc["exit_code"] = msg, code
+		writeJSON(stdout, doc)
 	}
 	return code
 }

@@ -140,13 +140,22 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	if err != nil {
 		return err
 	}
+	var report runReport
 	if stampVersion >= 0 {
 		// Refuse a bad target before stamping, so that a refused sync changes nothing.
 		if _, err := m.PlanFrom(stampVersion, target); err != nil {
 			return err
 		}
+		absent := s.db.absent
 		if err := stampAt(cmd, g, s, stampVersion); err != nil {
 			return err
+		}
+		report.stamped, report.stampAt = true, stampVersion
+		if absent {
+			report.created = s.db.url.String()
+		}
+		if !s.json {
+			fmt.Fprintf(g.stdout, "database put under version control at version %d (CURRENT_VERSION): the scripts up to it are taken as applied, not run\n", stampVersion)
 		}
 	} else if s.db.absent {
 		// Check the request against an empty database before creating it, so that a refused
@@ -157,6 +166,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		if err := s.db.create(ctx); err != nil {
 			return err
 		}
+		report.created = s.db.url.String()
 	}
 	// The database may have been created: use a migrator on the real one.
 	if m, err = g.migrator(s, withProgress); err != nil {
@@ -166,15 +176,18 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	if err != nil {
 		return err
 	}
+	if bk != nil {
+		report.backup = bk.path
+	}
 	res, err := m.Upgrade(ctx, target, opts...)
 	if err != nil {
-		return bk.explain(err)
+		doc := upgradeDoc(res, report)
+		if fd := failureDoc(m, err); fd != nil {
+			doc["failure"] = fd
+		}
+		return withFields(bk.explain(err), doc)
 	}
-	doc := upgradeDoc(res)
-	if bk != nil {
-		doc["backup"] = bk.path
-	}
-	return g.print(s.settings, doc, upgradeText(res))
+	return g.print(s.settings, upgradeDoc(res, report), upgradeText(res))
 }
 
 // progress prints one line per applied version as it happens (text output), and warnings.
@@ -189,8 +202,8 @@ func (g *globals) progress(s *settings) func(ratchet.Event) {
 			}
 		case ratchet.VersionApplied:
 			if !s.json {
-				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%d statements, %s)\n",
-					e.From, e.Version, e.Script, e.Statements, e.Duration.Round(1e5))
+				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%s, %s)\n",
+					e.From, e.Version, e.Script, statements(e.Statements), shortDuration(e.Duration))
 			}
 		}
 	}
@@ -202,15 +215,4 @@ func upgradeText(res *ratchet.Result) string {
 		return fmt.Sprintf("database is up to date at version %d", res.End)
 	}
 	return fmt.Sprintf("database upgraded from version %d to %d", res.Start, res.End)
-}
-
-func upgradeDoc(res *ratchet.Result) map[string]any {
-	applied := make([]map[string]any, 0, len(res.Applied))
-	for _, a := range res.Applied {
-		applied = append(applied, map[string]any{
-			"version": a.Version, "script": a.Script, "statements": a.Statements,
-			"duration_ms": a.Duration.Milliseconds(),
-		})
-	}
-	return map[string]any{"from": res.Start, "to": res.End, "stamped": res.Stamped, "applied": applied}
 }
