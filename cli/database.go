@@ -25,6 +25,7 @@ type database struct {
 	dialect     *dialect.Dialect
 	url         *dburl.URL
 	lockTimeout time.Duration
+	appName     string // application_name of PostgreSQL connections
 	// absent is true when the database does not exist yet: an SQLite file not created, or a
 	// server database not created. Writing commands check their request first, then create
 	// it with [database.create]. For SQLite, DB is meanwhile an empty in-memory database
@@ -40,7 +41,7 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 
 // openDatabase parses the URL and opens the database. Only commands that write may create a
 // missing SQLite file, and only through materialize, once their checks have passed.
-func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, write bool) (*database, error) {
+func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, write bool, appName string) (*database, error) {
 	u, err := dburl.Parse(raw)
 	if err != nil {
 		return nil, usageError(err)
@@ -49,7 +50,7 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 	if !ok {
 		return nil, usageErrorf("%s: unsupported dialect %q", u, u.Dialect)
 	}
-	db := &database{dialect: d, url: u, lockTimeout: lockTimeout}
+	db := &database{dialect: d, url: u, lockTimeout: lockTimeout, appName: appName}
 	if u.Dialect == dialect.SQLite.Name && u.Database != ":memory:" {
 		exists, err := checkSQLiteFile(u)
 		if err != nil {
@@ -74,7 +75,7 @@ func openDatabase(ctx context.Context, raw string, lockTimeout time.Duration, wr
 		}
 		// A pool that is never used until create: the checks before creating need no queries.
 		db.absent = true
-		db.DB, err = sql.Open(u.Driver, u.DSN(dburl.DSNOptions{}))
+		db.DB, err = sql.Open(u.Driver, u.DSN(dburl.DSNOptions{ApplicationName: appName}))
 		return db, err
 	}
 	if err != nil {
@@ -93,7 +94,7 @@ func (db *database) Close() error {
 
 // open connects to the real database.
 func (db *database) open(ctx context.Context) error {
-	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout}))
+	conn, err := sql.Open(db.url.Driver, db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout, ApplicationName: db.appName}))
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.url, err)
 	}
@@ -138,7 +139,7 @@ func (db *database) createOnServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := sql.Open(admin.Driver, admin.DSN(dburl.DSNOptions{}))
+	conn, err := sql.Open(admin.Driver, admin.DSN(dburl.DSNOptions{ApplicationName: db.appName}))
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, s.database, s.lockTimeout, write)
+	db, err := openDatabase(ctx, s.database, s.lockTimeout, write, g.app.name)
 	if err != nil {
 		return nil, err
 	}
