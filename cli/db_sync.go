@@ -14,6 +14,7 @@ type syncFlags struct {
 	skipSanityCheck  bool
 	atomic           bool
 	backupDir        string
+	dryRun, sql      bool
 }
 
 // register adds the flags sync and upgrade share.
@@ -23,6 +24,8 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a version that stopped part way again from its first statement")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
 	cmd.Flags().BoolVar(&f.atomic, "atomic", false, "apply all pending versions in one transaction, all or nothing (SQLite, PostgreSQL; refused on MySQL/MariaDB)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (each version, its script, its statements with file:line) and change nothing: no database created, nothing stamped, no lock kept")
+	cmd.Flags().BoolVar(&f.sql, "sql", false, "print the SQL the upgrade would run, in order, each version introduced by a comment naming its file, and change nothing (implies --dry-run)")
 	cmd.Flags().StringVar(&f.backupDir, "backup-dir", "", "when there is anything to apply, first write a verified backup to DIR (default: [ratchet] backup_dir from the config file)")
 }
 
@@ -130,6 +133,9 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 			return err
 		}
 	}
+	if f.dryRun || f.sql {
+		return runDryRun(cmd, g, f, target, stampVersion, opts)
+	}
 	s, err := g.openSession(ctx, true)
 	if err != nil {
 		return err
@@ -143,7 +149,11 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	var report runReport
 	if stampVersion >= 0 {
 		// Refuse a bad target before stamping, so that a refused sync changes nothing.
-		if _, err := m.PlanFrom(stampVersion, target); err != nil {
+		plan, err := m.PlanFrom(stampVersion, target)
+		if err != nil {
+			return err
+		}
+		if err := refuseTemplates(plan); err != nil {
 			return err
 		}
 		absent := s.db.absent
@@ -160,7 +170,11 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	} else if s.db.absent {
 		// Check the request against an empty database before creating it, so that a refused
 		// upgrade creates nothing.
-		if _, err := m.PlanFrom(0, target); err != nil {
+		plan, err := m.PlanFrom(0, target)
+		if err != nil {
+			return err
+		}
+		if err := refuseTemplates(plan); err != nil {
 			return err
 		}
 		if err := s.db.create(ctx); err != nil {
@@ -171,6 +185,17 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	// The database may have been created: use a migrator on the real one.
 	if m, err = g.migrator(s, withProgress); err != nil {
 		return err
+	}
+	if stampVersion < 0 && report.created == "" {
+		// The template check made above for a new or stamped database. Planning takes no
+		// lock: while another process migrates, the plan may be refused for a state that
+		// process is about to change (a journalled version in flight), so a planning error
+		// is left to Upgrade, which reads the state under the lock.
+		if plan, err := m.Plan(ctx, target, opts...); err == nil {
+			if err := refuseTemplates(plan); err != nil {
+				return err
+			}
+		}
 	}
 	bk, err := g.backupBeforeUpgrade(ctx, s, m, target, pick(f.backupDir, s.backupDir), opts)
 	if err != nil {
