@@ -119,7 +119,7 @@ func (d *dryRun) sql(w io.Writer) {
 		for _, s := range st.Statements[st.ResumeAt:] {
 			// A MySQL compound statement (procedure, trigger) holds semicolons: the mysql
 			// client reads it whole only under another delimiter.
-			if d.dialect == "mysql" && strings.Contains(s.Text, ";") {
+			if d.dialect == "mysql" && hasBareSemicolon(s.Text) {
 				fmt.Fprintf(w, "DELIMITER $$\n%s$$\nDELIMITER ;\n", s.Text)
 				continue
 			}
@@ -197,4 +197,34 @@ func runDryRun(cmd *cobra.Command, g *globals, f syncFlags, target, stampVersion
 		d.text(g.stdout)
 	}
 	return nil
+}
+
+// hasBareSemicolon reports whether a MySQL statement holds a ";" outside quotes and comments,
+// as a compound statement's body does.
+func hasBareSemicolon(text string) bool {
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == ';':
+			return true
+		case c == '\'' || c == '"' || c == '`':
+			for i++; i < len(text) && text[i] != c; i++ {
+				if text[i] == '\\' && c != '`' {
+					i++
+				}
+			}
+		case c == '#' || c == '-' && strings.HasPrefix(text[i:], "-- "):
+			if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
+				i += j
+			} else {
+				return false
+			}
+		case c == '/' && strings.HasPrefix(text[i:], "/*"):
+			j := strings.Index(text[i+2:], "*/")
+			if j < 0 {
+				return false
+			}
+			i += j + 3
+		}
+	}
+	return false
 }
