@@ -84,7 +84,7 @@ func serverSnapshot(db *sql.DB, dialect string) (string, error) {
 	for _, name := range names {
 		if dialect == "mysql" {
 			var n, def string
-			if err := db.QueryRow("SHOW CREATE TABLE `" + name + "`").Scan(&n, &def); err != nil {
+			if err := db.QueryRow("SHOW CREATE TABLE `"+name+"`").Scan(&n, &def); err != nil {
 				return "", err
 			}
 			fmt.Fprintf(&b, "%s\n", def)
