@@ -386,6 +386,7 @@ func (m *Migrator) skipTransactionControl(step Step, st sqlsplit.Statement) bool
 
 // exec runs one statement of a step, turning a failure into a *ScriptError.
 func (m *Migrator) exec(ctx context.Context, q versiontable.Querier, step Step, st sqlsplit.Statement) error {
+	m.emit(Event{Kind: StatementStarted, From: step.From, Version: step.Version, Script: step.Script.Path, Line: st.Line})
 	if _, err := q.ExecContext(ctx, st.Text); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -141,15 +141,19 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		return err
 	}
 	defer s.Close()
-	withProgress := ratchet.WithEvents(g.progress(s.settings))
+	out := &upgradeOutput{g: g, json: s.json}
+	withProgress := ratchet.WithEvents(out.event)
 	m, err := g.migrator(s, withProgress)
 	if err != nil {
 		return err
 	}
 	var report runReport
+	// plan is the upgrade worked out beforehand: the checks that must pass before anything is
+	// created or stamped, the template check, and the statements the live line counts.
+	var plan *ratchet.Plan
 	if stampVersion >= 0 {
 		// Refuse a bad target before stamping, so that a refused sync changes nothing.
-		plan, err := m.PlanFrom(stampVersion, target)
+		plan, err = m.PlanFrom(stampVersion, target)
 		if err != nil {
 			return err
 		}
@@ -170,7 +174,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	} else if s.db.absent {
 		// Check the request against an empty database before creating it, so that a refused
 		// upgrade creates nothing.
-		plan, err := m.PlanFrom(0, target)
+		plan, err = m.PlanFrom(0, target)
 		if err != nil {
 			return err
 		}
@@ -191,10 +195,11 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 		// lock: while another process migrates, the plan may be refused for a state that
 		// process is about to change (a journalled version in flight), so a planning error
 		// is left to Upgrade, which reads the state under the lock.
-		if plan, err := m.Plan(ctx, target, opts...); err == nil {
-			if err := refuseTemplates(plan); err != nil {
+		if p, err := m.Plan(ctx, target, opts...); err == nil {
+			if err := refuseTemplates(p); err != nil {
 				return err
 			}
+			plan = p
 		}
 	}
 	bk, err := g.backupBeforeUpgrade(ctx, s, m, target, pick(f.backupDir, s.backupDir), opts)
@@ -204,7 +209,13 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	if bk != nil {
 		report.backup = bk.path
 	}
+	if !s.json && isTerminal(g.stdout) {
+		out.live = newLiveLine(g.stdout, plan)
+	}
 	res, err := m.Upgrade(ctx, target, opts...)
+	if out.live != nil {
+		out.live.end()
+	}
 	if err != nil {
 		doc := upgradeDoc(res, report)
 		if fd := failureDoc(m, err); fd != nil {
@@ -215,21 +226,32 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	return g.print(s.settings, upgradeDoc(res, report), upgradeText(res))
 }
 
-// progress prints one line per applied version as it happens (text output), and warnings.
-func (g *globals) progress(s *settings) func(ratchet.Event) {
-	return func(e ratchet.Event) {
-		switch e.Kind {
-		case ratchet.Warning:
-			g.warn(e.Message)
-		case ratchet.Stamped:
-			if !s.json {
-				fmt.Fprintln(g.stdout, "database was empty: put under version control at version 0")
-			}
-		case ratchet.VersionApplied:
-			if !s.json {
-				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%s, %s)\n",
-					e.From, e.Version, e.Script, statements(e.Statements), shortDuration(e.Duration))
-			}
+// upgradeOutput prints an upgrade's events as they happen: one line per applied version
+// (text output), warnings, and on a terminal the live line of a long version.
+type upgradeOutput struct {
+	g    *globals
+	json bool
+	live *liveLine // nil unless stdout is a terminal
+}
+
+func (o *upgradeOutput) event(e ratchet.Event) {
+	if o.live != nil {
+		o.live.event(e)
+	}
+	switch e.Kind {
+	case ratchet.Warning:
+		if o.live != nil {
+			o.live.pause()
+		}
+		o.g.warn(e.Message)
+	case ratchet.Stamped:
+		if !o.json {
+			fmt.Fprintln(o.g.stdout, "database was empty: put under version control at version 0")
+		}
+	case ratchet.VersionApplied:
+		if !o.json {
+			fmt.Fprintf(o.g.stdout, "%d -> %d  %s  (%s, %s)\n",
+				e.From, e.Version, e.Script, statements(e.Statements), shortDuration(e.Duration))
 		}
 	}
 }

@@ -39,11 +39,10 @@ func errorFields(err error) map[string]any {
 
 // runReport is what an upgrade run did besides applying versions, for its output.
 type runReport struct {
-	created  string // the database the run created, redacted URL
-	stamped  bool   // the database was put under version control first
-	stampAt  int    // at this version
-	backup   string // path of the backup taken first
-	upToDate bool
+	created string // the database the run created, redacted URL
+	stamped bool   // the database was put under version control first
+	stampAt int    // at this version
+	backup  string // path of the backup taken first
 }
 
 // upgradeDoc is the JSON document of an upgrade, successful or not.
@@ -133,11 +132,16 @@ func statements(n int) string {
 	return fmt.Sprintf("%d statements", n)
 }
 
-// shortDuration rounds d for a person: to 0.1ms, or to the microsecond below that, so a
-// fast version never reads "0s".
+// shortDuration rounds d for a person to three or four significant digits, so a fast
+// version never reads "0s" and a slow one not "4.1913s".
 func shortDuration(d time.Duration) time.Duration {
-	if d < 100*time.Microsecond {
+	switch {
+	case d < 100*time.Microsecond:
 		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond)
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond)
 	}
-	return d.Round(100 * time.Microsecond)
+	return d.Round(time.Second)
 }
