@@ -110,8 +110,13 @@ restoring a backup.`,
 	db := &cobra.Command{
 		Use:   "db",
 		Short: "Inspect and upgrade the database",
-		Args:  noArgs,
-		RunE:  helpOnly,
+		Example: fmt.Sprintf(`  %[1]s db sync --dry-run    # show what an upgrade would run; change nothing
+  %[1]s db sync              # bring the database to the latest version
+  %[1]s db version           # the current version, alone on stdout
+  %[1]s db status            # every version: applied, pending, modified or missing
+  %[1]s db check             # exit 0 up to date, 3 versions pending, 1 scripts modified`, a.name),
+		Args: noArgs,
+		RunE: helpOnly,
 	}
 	dbCmds := []*cobra.Command{
 		newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g),
@@ -134,8 +139,15 @@ func (a *App) repoCommand(g *globals) *cobra.Command {
 	repo := &cobra.Command{
 		Use:   "repo",
 		Short: "Create and inspect the migration repository",
-		Args:  noArgs,
-		RunE:  helpOnly,
+		Example: fmt.Sprintf(`  %[1]s repo version         # the repository's latest version
+  %[1]s repo lint            # validate the repository`, a.name),
+		Args: noArgs,
+		RunE: helpOnly,
+	}
+	if a.repo == nil {
+		repo.Example = fmt.Sprintf(`  %[1]s repo init migrations --id "My Service"
+  %[1]s repo new "create images"   # migrations/versions/001_create_images_default_upgrade.sql
+`, a.name) + repo.Example
 	}
 	if a.repo == nil {
 		repo.AddCommand(newRepoInitCmd(g), newRepoNewCmd(g))

@@ -78,8 +78,16 @@ and after upgrading (--skip-sanity-check turns it off).
 
 With --backup-dir DIR (or backup_dir in the config file's [ratchet] section), when there is
 anything to apply, a verified backup (see db backup) is written to DIR first and its path
-printed; if the upgrade then fails, the error ends with the db restore command that goes back.`,
-		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL",
+printed; if the upgrade then fails, the error ends with the db restore command that goes back.
+
+--dry-run prints the plan instead (each version, the script chosen for this database, its
+statements with file:line) and changes nothing: no database or SQLite file is created, nothing
+is stamped, no lock is taken. --sql prints the SQL that would run, in order, for review.
+A script still exactly as repo new wrote it is refused (exit 2): write its SQL first.
+
+On a terminal, a version that runs longer than a second shows a live line (its script, the
+statement it is at, the time so far) until its final line replaces it.`,
+		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --dry-run # the plan: each version, its script, its statements\n  ratchet db sync --sql     # the SQL a DBA reviews, in order\n  ratchet db sync --resume  # after fixing a script that failed part way on MySQL",
 		Args:    maxArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -104,7 +112,7 @@ func newDBUpgradeCmd(g *globals) *cobra.Command {
 		Long: `Upgrade the database to VERSION (default: the repository's latest version).
 
 The same as db sync without CURRENT_VERSION; see db sync --help for the safety checks.`,
-		Example: "  ratchet db upgrade\n  ratchet db upgrade 12",
+		Example: "  ratchet db upgrade\n  ratchet db upgrade 12\n  ratchet db upgrade 12 --dry-run",
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {

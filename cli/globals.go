@@ -2,16 +2,19 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/internal/config"
+	"github.com/ratchetdb/ratchet/internal/dburl"
 	"github.com/ratchetdb/ratchet/repository"
 )
 
@@ -135,6 +138,9 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDriver(s.database); err != nil {
+		return nil, err
+	}
 	db, err := openDatabase(ctx, s.database, s.lockTimeout, write, g.app.name)
 	if err != nil {
 		return nil, err
@@ -167,4 +173,18 @@ func appliedBy(a *App) string {
 		who += "@" + h
 	}
 	return fmt.Sprintf("%s (%s %s)", who, a.name, a.version)
+}
+
+// checkDriver fails, naming the import, when the program was built without the
+// database/sql driver the URL needs: a program built on this package imports the drivers of
+// the databases it supports.
+func checkDriver(raw string) error {
+	u, err := dburl.Parse(raw)
+	if err != nil {
+		return usageError(err)
+	}
+	if slices.Contains(sql.Drivers(), u.Driver) {
+		return nil
+	}
+	return fmt.Errorf("%s: this program has no database/sql driver %q for %s databases; it must import _ %q", u, u.Driver, u.Dialect, dburl.DriverPackage(u.Driver))
 }

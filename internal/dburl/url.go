@@ -59,6 +59,20 @@ type details struct {
 	mysql        mysqlOptions
 }
 
+// DriverPackage returns the package whose import registers the database/sql driver a URL
+// names (u.Driver): a program that forgets it gets only `sql: unknown driver "pgx"`.
+func DriverPackage(driver string) string {
+	switch driver {
+	case driverSQLite:
+		return "modernc.org/sqlite"
+	case driverPostgres:
+		return "github.com/jackc/pgx/v5/stdlib"
+	case driverMySQL:
+		return "github.com/go-sql-driver/mysql"
+	}
+	return ""
+}
+
 // DSNOptions adjust the data source name [URL.DSN] builds.
 type DSNOptions struct {
 	// BusyTimeout is how long an SQLite connection waits for a lock held by another
