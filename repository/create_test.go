@@ -84,9 +84,9 @@ func TestInitNewScript(t *testing.T) {
 	if !ok || s.Path != "versions/"+steps[1].want || s.SQL != "-- Version 2, sqlite upgrade: it's \"v2.0\" now\n"+templateHint+"\n" || !s.IsTemplate() {
 		t.Errorf("Script(2, sqlite) = %+v, %v", s, ok)
 	}
-	// A fresh script has no statements yet, and lint says so.
-	if f := r.Lint(); !strings.Contains(findings(f), "versions/"+steps[0].want+": warning: contains no SQL statements") {
-		t.Errorf("Lint() = %s, want a warning about the empty new script", findings(f))
+	// A fresh script is still the template, and lint says so.
+	if f := r.Lint(); !strings.Contains(findings(f), "versions/"+steps[0].want+": warning: still the template repo new wrote: db sync refuses it until its SQL is written") {
+		t.Errorf("Lint() = %s, want a warning about the untouched new script", findings(f))
 	}
 }
 
