@@ -108,8 +108,8 @@ func restoreError(err error) error {
 // refuses when there is no terminal to ask.
 func (g *globals) confirmRestore(cmd *cobra.Command, s *session, path string, man *backup.Manifest, contents []string) error {
 	what := describeContents(contents)
-	in, ok := cmd.InOrStdin().(*os.File)
-	if !ok || !isTerminal(in) {
+	in := cmd.InOrStdin()
+	if !isTerminal(in) {
 		return usageErrorf("%s is not empty (%s): restoring %s replaces its content; pass --yes to confirm (stdin is not a terminal to ask on)", s.db.url, what, path)
 	}
 	fmt.Fprintf(g.stderr, "Restore %s (version %d, taken %s) into %s?\nThis replaces the database's content (%s). Type yes to continue: ",
@@ -128,18 +128,6 @@ func describeContents(contents []string) string {
 		return fmt.Sprintf("%d tables and views: %s", len(contents), strings.Join(contents, ", "))
 	}
 	return fmt.Sprintf("%d tables and views: %s, …", len(contents), strings.Join(contents[:shown], ", "))
-}
-
-// isTerminal reports whether f is a character device other than the null device, as
-// terminals are. Other character devices pass too; reading one gives no "yes", so that a
-// restore without --yes still refuses.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	if err != nil || info.Mode()&os.ModeCharDevice == 0 {
-		return false
-	}
-	null, err := os.Stat(os.DevNull)
-	return err != nil || !os.SameFile(info, null)
 }
 
 // versionNow opens the database afresh and reads its version.

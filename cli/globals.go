@@ -135,7 +135,7 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, s.database, g.app.drivers, s.lockTimeout, write)
+	db, err := openDatabase(ctx, s.database, g.app.drivers, s.lockTimeout, write, g.app.name)
 	if err != nil {
 		return nil, err
 	}
@@ -168,3 +168,4 @@ func appliedBy(a *App) string {
 	}
 	return fmt.Sprintf("%s (%s %s)", who, a.name, a.version)
 }
+

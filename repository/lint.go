@@ -46,6 +46,10 @@ func (r *Repository) Lint() []Finding {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, ig := range r.ignored {
+		// Init writes it, and sqlalchemy-migrate needs it: nothing to report.
+		if ig.Path == versionsDir+"/__init__.py" {
+			continue
+		}
 		out = append(out, ignoredFinding(ig))
 	}
 	prev := 0
@@ -113,6 +117,8 @@ func lintVersion(n int, v *version) []Finding {
 		case !knownOperation(s.Operation):
 			out = append(out, Finding{s.Path, SeverityWarning, fmt.Sprintf(
 				"operation %q is not upgrade, expand, migrate, contract or downgrade; the script is never run", s.Operation)})
+		case s.IsTemplate():
+			out = append(out, Finding{s.Path, SeverityWarning, "still the template repo new wrote: db sync refuses it until its SQL is written"})
 		case !hasStatements(s.SQL):
 			out = append(out, Finding{s.Path, SeverityWarning, "contains no SQL statements"})
 		}

@@ -3,6 +3,7 @@ package dburl
 import (
 	"fmt"
 	"net/url"
+	"slices"
 )
 
 // parsePostgres checks the parts of a postgresql:// or postgres:// URL.
@@ -40,13 +41,17 @@ func serverURL(p urlParts, dialect, driver string) (*URL, error) {
 }
 
 // postgresDSN returns a postgres:// URL for pgx.
-func (u *URL) postgresDSN() string {
+func (u *URL) postgresDSN(o DSNOptions) string {
 	x := u.details()
+	params := x.params
+	if o.ApplicationName != "" && !slices.ContainsFunc(params, func(p param) bool { return p.key == "application_name" }) {
+		params = append(slices.Clip(params), param{key: "application_name", value: o.ApplicationName})
+	}
 	pu := url.URL{
 		Scheme:   "postgres",
 		Host:     joinHostPort(u.Host, u.Port),
 		Path:     "/" + u.Database,
-		RawQuery: encodeQuery(x.params),
+		RawQuery: encodeQuery(params),
 	}
 	switch {
 	case x.password != "":
