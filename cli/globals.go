@@ -168,4 +168,3 @@ func appliedBy(a *App) string {
 	}
 	return fmt.Sprintf("%s (%s %s)", who, a.name, a.version)
 }
-
