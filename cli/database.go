@@ -175,6 +175,10 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 	if info.IsDir() {
 		return false, usageErrorf("%s: %s is a directory, not an SQLite database file", u, path)
 	}
+	if !info.Mode().IsRegular() {
+		// A device such as /dev/null reads as an empty file but keeps nothing written to it.
+		return false, usageErrorf("%s: %s is not a regular file (%s), so it cannot hold an SQLite database", u, path, fileKind(info.Mode()))
+	}
 	header := make([]byte, len(sqliteHeader))
 	n, err := io.ReadFull(f, header)
 	switch {
@@ -186,4 +190,19 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 		return false, usageErrorf("%s: %s is not an SQLite database (no SQLite header); check --database", u, path)
 	}
 	return true, nil
+}
+
+// fileKind names the type of a file that is not a regular one, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
 }

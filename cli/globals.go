@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -57,6 +58,9 @@ type settings struct {
 	backupDir   string // [ratchet] backup_dir; the commands' own flags take precedence
 	lockTimeout time.Duration
 	json        bool
+	// noDatabase is the error of commands that open a database when config files were
+	// given but neither they, a flag nor the environment name one.
+	noDatabase error
 }
 
 // resolve applies the precedence flag > environment > config file > default.
@@ -72,7 +76,13 @@ func (g *globals) resolve() (*settings, error) {
 			return nil, usageError(err)
 		}
 	}
-	s.database = pick(g.flagValue("database", g.database), os.Getenv(envDatabase), file.Connection, g.app.defaultDB)
+	s.database = pick(g.flagValue("database", g.database), os.Getenv(envDatabase), file.Connection)
+	if s.database == "" && len(g.configFiles) > 0 {
+		// Falling back to the default database would create a new one beside the real one.
+		s.noDatabase = usageErrorf("%s: no database: [database] connection is missing or empty (set it, or give --database or %s)",
+			strings.Join(g.configFiles, ", "), envDatabase)
+	}
+	s.database = pick(s.database, g.app.defaultDB)
 	s.repository = pick(g.flagValue("repository", g.repository), os.Getenv(envRepository), file.Repository, defaultRepository)
 	s.backupDir = file.BackupDir
 	if !g.flags.Changed("lock-timeout") && file.LockTimeout > 0 {
@@ -134,6 +144,9 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	repo, err := g.loadRepository(s)
 	if err != nil {
 		return nil, err
+	}
+	if s.noDatabase != nil {
+		return nil, s.noDatabase
 	}
 	db, err := openDatabase(ctx, s.database, s.lockTimeout, write)
 	if err != nil {
