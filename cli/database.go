@@ -144,6 +144,11 @@ func (db *database) createOnServer(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, db.dialect.CreateDatabaseSQL(db.url.Database)); err != nil {
+		if createdMeanwhile[ratchet.ErrorCode(err)] {
+			// Another run created it since we looked (runs started together on a new
+			// database): it is there, and the migration lock orders what follows.
+			return nil
+		}
 		return fmt.Errorf("database %q does not exist on %s and cannot be created: %w (create it, or grant the right to create databases)", db.url.Database, db.url, err)
 	}
 	if db.notice != nil {
@@ -151,6 +156,11 @@ func (db *database) createOnServer(ctx context.Context) error {
 	}
 	return nil
 }
+
+// createdMeanwhile holds the codes with which CREATE DATABASE says the database exists:
+// PostgreSQL's duplicate_database (42P04) and the unique violation (23505) on pg_database
+// that two concurrent creations can also end with; MariaDB/MySQL's ER_DB_CREATE_EXISTS (1007).
+var createdMeanwhile = map[string]bool{"42P04": true, "23505": true, "1007": true}
 
 // checkSQLiteFile reports whether the SQLite file exists, and fails with a clear message when
 // it is not a usable SQLite database or cannot be created.
