@@ -61,7 +61,7 @@ func TestConcurrentFirstSync(t *testing.T) {
 				if n != versions || distinct != versions {
 					t.Errorf("round %d: counter has %d rows, %d distinct; want each of the %d versions once", round, n, distinct, versions)
 				}
-				if err := db.QueryRow("SELECT version FROM migrate_version WHERE repository_id = '"+id+"'").Scan(&v); err != nil || v != versions {
+				if err := db.QueryRow("SELECT version FROM migrate_version WHERE repository_id = '" + id + "'").Scan(&v); err != nil || v != versions {
 					t.Errorf("round %d: recorded version %d (%v), want %d", round, v, err, versions)
 				}
 				db.Close()
