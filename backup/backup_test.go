@@ -325,7 +325,9 @@ func TestCreateInConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { paths[i], _, errs[i] = CreateIn(ctx, tg, dir, Info{RepositoryID: "repo", Version: 4, CreatedAt: at}) })
+		wg.Go(func() {
+			paths[i], _, errs[i] = CreateIn(ctx, tg, dir, Info{RepositoryID: "repo", Version: 4, CreatedAt: at})
+		})
 	}
 	wg.Wait()
 	seen := map[string]bool{}
