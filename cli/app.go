@@ -94,6 +94,8 @@ restoring a backup.`,
 		Version:       a.version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE:          helpOnly,
 	}
 	root.SetFlagErrorFunc(flagError)
 	g.register(root.PersistentFlags())

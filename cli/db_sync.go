@@ -77,7 +77,7 @@ With --backup-dir DIR (or backup_dir in the config file's [ratchet] section), wh
 anything to apply, a verified backup (see db backup) is written to DIR first and its path
 printed; if the upgrade then fails, the error ends with the db restore command that goes back.`,
 		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL",
-		Args:    maxArgs(2),
+		Args:    versionArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]
@@ -102,7 +102,7 @@ func newDBUpgradeCmd(g *globals) *cobra.Command {
 
 The same as db sync without CURRENT_VERSION; see db sync --help for the safety checks.`,
 		Example: "  ratchet db upgrade\n  ratchet db upgrade 12",
-		Args:    maxArgs(1),
+		Args:    versionArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]
