@@ -126,7 +126,7 @@ func TestBadInput(t *testing.T) {
 	}
 	otherRepo := filepath.Join(shared, "other")
 	writeTree(t, otherRepo, map[string]string{
-		"migrate.cfg": "[db_settings]\nrepository_id=other\n",
+		"migrate.cfg":                        "[db_settings]\nrepository_id=other\n",
 		"versions/001_a_default_upgrade.sql": "CREATE TABLE t1 (id INTEGER);\n",
 	})
 	otherDB := "sqlite:///" + filepath.Join(shared, "other.sqlite")
@@ -328,4 +328,3 @@ func snapshot(t *testing.T, tdb *testdb.DB) string {
 
 // sqliteURL returns an SQLite URL for a path.
 func sqliteURL(path string) string { return "sqlite:///" + path }
-
