@@ -17,7 +17,6 @@ var (
 	onlySQLite   = []string{"sqlite"}
 	onlyPostgres = []string{"postgresql"}
 	onlyMySQL    = []string{"mysql"}
-	onlyServers  = []string{"postgresql", "mysql"}
 )
 
 // std builds the args of a case that runs a command with the case's repository and
