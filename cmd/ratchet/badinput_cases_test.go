@@ -207,9 +207,18 @@ func badInputCases() []badInput {
 		badInput{name: "neither URL nor path", want: `database URL "glance\.conf" is neither a URL nor an SQLite file path`, args: withURL(fixed("glance.conf"), "db", "sync")},
 		badInput{name: "unknown scheme", want: `unknown database URL scheme "oracle" in "oracle://scott:xxxxx@h/db"`, args: withURL(fixed("oracle://scott:tiger@h/db"), "db", "sync")},
 		badInput{name: "scheme without slashes", want: `lacks "//" after "postgresql:"`, args: withURL(fixed("postgresql:x/db"), "db", "sync")},
-		badInput{name: "server URL without a database", want: `names no database \(add /DBNAME after the host\)`, args: withURL(fixed("postgresql://u:secret@127.0.0.1"), "db", "sync")},
+		badInput{name: "server URL without a database", want: `names no database \(add /DBNAME after the host\)`, args: withURL(fixed("postgresql://u:S3cr3t-pw@127.0.0.1"), "db", "sync")},
 		badInput{name: "server URL with a bad port", want: `invalid port "99999"`, args: withURL(fixed("mysql://root@127.0.0.1:99999/db"), "db", "sync")},
 		badInput{name: "server URL with an open IPv6 bracket", want: `missing '\]' after IPv6 address`, args: withURL(fixed("postgres://[::1/db"), "db", "sync")},
+		badInput{name: "bad parameter in a URL with a password", dialects: []string{"postgresql", "mysql"}, want: `xxxxx@.*(sslmode|tls)="bogus"`,
+			args: withURL(func(e *badEnv) string {
+				u := strings.Replace(e.url, "://root@", "://root:S3cr3t-pw@", 1)
+				u = strings.Replace(u, "://postgres@", "://postgres:S3cr3t-pw@", 1)
+				if e.dialect == "mysql" {
+					return param("tls=bogus")(&badEnv{url: u})
+				}
+				return param("sslmode=bogus")(&badEnv{url: u})
+			}, "db", "sync")},
 		badInput{name: "sslmode=bogus", dialects: onlyPostgres, want: `sslmode="bogus": want disable, allow, prefer, require, verify-ca, verify-full$`, args: withURL(param("sslmode=bogus"), "db", "sync")},
 		badInput{name: "connect_timeout=abc on PostgreSQL", dialects: onlyPostgres, want: `connect_timeout="abc": want a whole number of seconds`, args: withURL(param("connect_timeout=abc"), "db", "sync")},
 		badInput{name: "connect_timeout=-1 on PostgreSQL", dialects: onlyPostgres, want: `connect_timeout="-1"`, args: withURL(param("connect_timeout=-1"), "db", "sync")},

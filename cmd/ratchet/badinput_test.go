@@ -179,7 +179,11 @@ func cleanEnv() []string {
 	return []string{"RATCHET_DATABASE=", "RATCHET_REPOSITORY="}
 }
 
-// checkBadInput checks the exit code and that stderr is one line naming the culprit.
+// casePasswords are the passwords the cases put in URLs; no output may show them.
+var casePasswords = []string{"tiger", "S3cr3t-pw"}
+
+// checkBadInput checks the exit code, that stderr is one line naming the culprit, and that
+// no password shows.
 func checkBadInput(t *testing.T, c badInput, r cmdResult) {
 	t.Helper()
 	want := c.code
@@ -188,6 +192,11 @@ func checkBadInput(t *testing.T, c badInput, r cmdResult) {
 	}
 	if r.code != want {
 		t.Errorf("exit %d, want %d\n%s", r.code, want, r)
+	}
+	for _, pw := range casePasswords {
+		if strings.Contains(r.stdout+r.stderr, pw) {
+			t.Errorf("the password %q appears in the output:\n%s", pw, r)
+		}
 	}
 	line, ok := strings.CutPrefix(r.stderr, "ratchet: ")
 	if !ok || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
