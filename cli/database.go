@@ -168,6 +168,11 @@ func (db *database) createOnServer(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, db.dialect.CreateDatabaseSQL(db.url.Database)); err != nil {
+		if db.dialect.DatabaseExists(db.driver.ErrorCode(err)) {
+			// Another run created it since we looked (runs started together on a new
+			// database): it is there, and the migration lock orders what follows.
+			return nil
+		}
 		return fmt.Errorf("database %q does not exist on %s and cannot be created: %w (create it, or grant the right to create databases)", db.url.Database, db.url, err)
 	}
 	if db.notice != nil {
@@ -199,6 +204,10 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 	if info.IsDir() {
 		return false, usageErrorf("%s: %s is a directory, not an SQLite database file", u, path)
 	}
+	if !info.Mode().IsRegular() {
+		// A device such as /dev/null reads as an empty file but keeps nothing written to it.
+		return false, usageErrorf("%s: %s is not a regular file (%s), so it cannot hold an SQLite database", u, path, fileKind(info.Mode()))
+	}
 	header := make([]byte, len(sqliteHeader))
 	n, err := io.ReadFull(f, header)
 	switch {
@@ -210,4 +219,19 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 		return false, usageErrorf("%s: %s is not an SQLite database (no SQLite header); check --database", u, path)
 	}
 	return true, nil
+}
+
+// fileKind names the type of a file that is not a regular one, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
 }

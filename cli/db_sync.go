@@ -102,7 +102,7 @@ A script still exactly as repo new wrote it is refused (exit 2): write its SQL f
 On a terminal, a version that runs longer than a second shows a live line (its script, the
 statement it is at, the time so far) until its final line replaces it.`,
 		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --dry-run # the plan: each version, its script, its statements\n  ratchet db sync --sql     # the SQL a DBA reviews, in order\n  ratchet db sync --resume  # after fixing a script that failed part way on MySQL\n  ratchet db sync --resume --in-flight=completed  # the DDL running at a crash took effect",
-		Args:    maxArgs(2),
+		Args:    versionArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]
@@ -127,7 +127,7 @@ func newDBUpgradeCmd(g *globals) *cobra.Command {
 
 The same as db sync without CURRENT_VERSION; see db sync --help for the safety checks.`,
 		Example: "  ratchet db upgrade\n  ratchet db upgrade 12\n  ratchet db upgrade 12 --dry-run",
-		Args:    maxArgs(1),
+		Args:    versionArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // Severities of a [Finding].
@@ -74,8 +76,18 @@ func (r *Repository) loadAll() []Finding {
 	r.mu.RUnlock()
 	var out []Finding
 	for _, s := range scripts {
-		if _, err := r.content(s); err != nil {
+		text, err := r.content(s)
+		if err != nil {
 			out = append(out, Finding{s.Path, SeverityError, err.Error()})
+			continue
+		}
+		// A default script also runs on PostgreSQL, whose rules find psql commands.
+		d := splitDialect(s.DBMS)
+		if s.DBMS == DefaultDBMS {
+			d = sqlsplit.PostgreSQL
+		}
+		if se := sqlsplit.NotSQL(text, d); se != nil {
+			out = append(out, Finding{s.Path, SeverityError, fmt.Sprintf("line %d: %s", se.Line, se.Msg)})
 		}
 	}
 	return out

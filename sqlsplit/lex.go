@@ -47,7 +47,7 @@ func (s *scanner) comment(i int) (end int, ok bool, err error) {
 	case rest[0] == '#' && s.rules.hashComments:
 		return lineEnd(src, i), true, nil
 	case strings.HasPrefix(rest, "/*"):
-		if s.rules.executableComments && strings.HasPrefix(rest, "/*!") {
+		if s.rules.executableComments && execCommentLen(rest) > 0 {
 			return i, false, nil
 		}
 		end, err := s.blockComment(i)
@@ -152,4 +152,16 @@ func (s *scanner) dollarQuoted(i int) (end int, ok bool, err error) {
 		return 0, false, s.errorAt(i, "unterminated dollar-quoted string: no closing "+tag)
 	}
 	return j + 1 + n + len(tag), true, nil
+}
+
+// execCommentLen returns the length of the opening of a MySQL executable comment at the
+// start of s, "/*!" or MariaDB's "/*M!", or 0 if none opens there.
+func execCommentLen(s string) int {
+	switch {
+	case strings.HasPrefix(s, "/*!"):
+		return len("/*!")
+	case strings.HasPrefix(s, "/*M!"):
+		return len("/*M!")
+	}
+	return 0
 }
