@@ -38,7 +38,8 @@ func (s *session) applyAtomic(ctx context.Context, plan *Plan, res *Result) erro
 			return a.run(ctx)
 		})
 	} else {
-		a.q, a.exec = s.conn, s.execAll
+		a.q = s.conn
+		a.exec = func(ctx context.Context, stmts []string) (int, error) { return s.execAll(ctx, stmts, nil) }
 		err = s.inTx(ctx, func() error { return a.run(ctx) })
 	}
 	if err != nil {

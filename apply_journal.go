@@ -194,7 +194,8 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 			return err
 		}
 	}
-	done, err := s.execAll(ctx, append(texts, stmt))
+	s.statementStarted(r.step, i)
+	done, err := s.execAll(ctx, append(texts, stmt), nil)
 	if err != nil {
 		if ctx.Err() != nil || s.m.driver.ConnectionLost(err) {
 			// The session is gone: the statement may have run. It stays in flight.
@@ -247,7 +248,11 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 		}
 	}
 	texts, owner = append(texts, s.table.Progress(&after, true).Query, "COMMIT"), append(owner, -1, -1)
-	done, err := s.execAll(ctx, texts)
+	done, err := s.execAll(ctx, texts, func(k int) {
+		if owner[k] >= 0 {
+			s.statementStarted(step, owner[k])
+		}
+	})
 	if done >= prefix {
 		j.Running = 0
 	}

@@ -96,7 +96,7 @@ func (s *session) runStatements(ctx context.Context, step Step, from, to int) er
 	if len(texts) == 0 {
 		return nil
 	}
-	done, err := s.execAll(ctx, texts)
+	done, err := s.execAll(ctx, texts, func(k int) { s.statementStarted(step, index[k]) })
 	switch {
 	case err == nil:
 		return nil
@@ -107,6 +107,11 @@ func (s *session) runStatements(ctx context.Context, step Step, from, to int) er
 	}
 	return &ScriptError{Version: step.Version, Script: step.Script.Path, Code: s.m.driver.ErrorCode(err), Err: err,
 		ConnectionLost: s.m.driver.ConnectionLost(err)}
+}
+
+// statementStarted reports that statement i of step is about to run on its own.
+func (s *session) statementStarted(step Step, i int) {
+	s.m.emit(Event{Kind: StatementStarted, From: step.From, Version: step.Version, Script: step.Script.Path, Line: step.Statements[i].Line})
 }
 
 // checkAtomic refuses an atomic upgrade that cannot be one transaction.

@@ -11,6 +11,9 @@ const (
 	VersionApplied                      // a version was applied and committed
 	Warning                             // something the operator should know; the run goes on
 	Stamped                             // an empty database was put under version control at 0
+	// StatementStarted: a statement sent on its own is about to run (statements sent
+	// together in one round trip are not reported one by one).
+	StatementStarted
 )
 
 // Event is a step of a migration, reported through [WithEvents] as it happens.
@@ -22,6 +25,7 @@ type Event struct {
 	Statements int           // VersionApplied: statements run
 	Duration   time.Duration // VersionApplied: time the version took
 	Message    string        // Warning: the text; Stamped: what was there, if not an empty database
+	Line       int           // StatementStarted: the statement's line in Script
 }
 
 // emit reports e to the event handler and the logger.

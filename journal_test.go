@@ -382,3 +382,54 @@ func TestMySQLFailedFinishIsJournalled(t *testing.T) {
 		t.Errorf("t1 holds %d rows, %v; want 1 (the INSERT ran once)", rows, err)
 	}
 }
+
+// TestInFlightStatementNeedsTheOperatorsWord: a statement that commits by itself and was
+// running when the process died may or may not have taken effect. Resuming is refused until
+// the operator says which; each answer does what it says, and nothing recorded as applied
+// runs again.
+func TestInFlightStatementNeedsTheOperatorsWord(t *testing.T) {
+	for _, completed := range []bool{true, false} {
+		name := "completed"
+		if !completed {
+			name = "not completed"
+		}
+		t.Run(name, func(t *testing.T) {
+			journalled(t, true, func(t *testing.T, tdb *testdb.DB) {
+				ctx := context.Background()
+				script := "-- ratchet:no-transaction\nCREATE TABLE a1 (id INTEGER);\nCREATE TABLE a2 (id INTEGER);\nCREATE TABLE a3 (id INTEGER);"
+				broken := strings.Replace(script, "a2 (id INTEGER)", "a2 (id INTEGER, nope)", 1)
+				if tdb.Dialect.Name() == "sqlite" {
+					broken = strings.Replace(script, "CREATE TABLE a2 (id INTEGER)", "CREATE TABLE a2 (id INTEGER) nope", 1)
+				}
+				m := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": broken}))
+				if _, err := m.Upgrade(ctx, ratchet.Latest); err == nil {
+					t.Fatal("the broken script succeeded")
+				}
+				// What a kill during statement 2 leaves: statement 1 applied, 2 in flight.
+				if _, err := tdb.DB.Exec("UPDATE ratchet_journal SET error = NULL, failed_line = 0, running = 2"); err != nil {
+					t.Fatal(err)
+				}
+				if completed {
+					if _, err := tdb.DB.Exec("CREATE TABLE a2 (id INTEGER)"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				fixed := newMigrator(t, tdb, newRepo(t, map[string]string{"001_a_default_upgrade.sql": script}))
+				for _, opts := range [][]ratchet.UpgradeOption{nil, {ratchet.Resume()}} {
+					_, err := fixed.Upgrade(ctx, ratchet.Latest, opts...)
+					var sv *ratchet.StoppedVersionError
+					if !errors.As(err, &sv) || sv.InFlight != 2 || sv.Applied != 1 || sv.Failed != 0 || sv.NextStatement(true) != 3 {
+						t.Fatalf("with %d options: %v (%+v); want the in-flight statement 2 named", len(opts), err, sv)
+					}
+				}
+				res, err := fixed.Upgrade(ctx, ratchet.Latest, ratchet.Resume(), ratchet.InFlight(completed))
+				if err != nil || len(res.Applied) != 1 || res.Applied[0].Statements != 3 {
+					t.Fatalf("resume, in flight completed=%v: %+v, %v", completed, res, err)
+				}
+				if got := tables(t, tdb); got != "a1,a2,a3,migrate_version,ratchet_history,ratchet_journal" {
+					t.Errorf("tables = %s", got)
+				}
+			})
+		})
+	}
+}

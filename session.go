@@ -112,7 +112,7 @@ func (s *session) beginStatements() []string {
 
 // begin starts a transaction that writes (see beginStatements).
 func (s *session) begin(ctx context.Context) error {
-	if _, err := s.execAll(ctx, s.beginStatements()); err != nil {
+	if _, err := s.execAll(ctx, s.beginStatements(), nil); err != nil {
 		s.rollback(ctx)
 		return fmt.Errorf("starting a transaction: %w", err)
 	}
@@ -191,8 +191,9 @@ func (s *session) goTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // execAll runs stmts in order on the session — in one round trip where the driver and the
 // connection allow it — and returns how many completed before the first failure. Nothing
-// is ever sent twice.
-func (s *session) execAll(ctx context.Context, stmts []string) (completed int, err error) {
+// is ever sent twice. When the statements go one per Exec, started (if not nil) is called
+// with each one's index before it is sent.
+func (s *session) execAll(ctx context.Context, stmts []string, started func(int)) (completed int, err error) {
 	if bd, ok := s.m.driver.(BatchDriver); ok && len(stmts) > 1 && s.m.multiStatementExec(ctx, s.conn) {
 		rawErr := s.conn.Raw(func(dc any) error {
 			completed, err = bd.ExecBatch(ctx, dc, stmts)
@@ -207,6 +208,9 @@ func (s *session) execAll(ctx context.Context, stmts []string) (completed int, e
 		return completed, err
 	}
 	for i, q := range stmts {
+		if started != nil {
+			started(i)
+		}
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return i, err
 		}

@@ -86,6 +86,9 @@ func verify(path string, r io.Reader) (*Manifest, error) {
 	if got := hex.EncodeToString(sum.Sum(nil)); got != m.SHA256 {
 		return nil, corrupt(path, "checksum mismatch: the payload's SHA-256 is %s but the manifest records %s (the file was modified after it was written)", got, m.SHA256)
 	}
+	if m.Format != formatV1 && m.ManifestSHA256 != m.Checksum() {
+		return nil, corrupt(path, "manifest checksum mismatch: %s was modified after the backup was written (its fields do not match its manifest_sha256)", manifestName)
+	}
 	return m, nil
 }
 

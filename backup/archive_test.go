@@ -3,10 +3,15 @@ package backup
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,6 +216,134 @@ func TestFileName(t *testing.T) {
 	for in, want := range tests {
 		if got := FileName(in, 12, at); got != want {
 			t.Errorf("FileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// rewriteManifest replaces the manifest of the backup at path by what edit makes of it,
+// keeping the payload, as someone editing manifest.json with tar would.
+func rewriteManifest(t *testing.T, path string, edit func(m map[string]any)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var entries [][2]string
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(tr); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.String()
+		if hdr.Name == manifestName {
+			var m map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			edit(m)
+			out, err := json.MarshalIndent(m, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = string(out) + "\n"
+		}
+		entries = append(entries, [2]string{hdr.Name, data})
+	}
+	writeTar(t, path, entries)
+}
+
+// TestVerifyManifestEdited: a change to any field of the manifest is refused, whatever the
+// payload's checksum says, while a manifest rewritten with the same values passes.
+func TestVerifyManifestEdited(t *testing.T) {
+	edits := map[string]func(m map[string]any){
+		"version":         func(m map[string]any) { m["version"] = 5 },
+		"repository":      func(m map[string]any) { m["repository_id"] = "other" },
+		"database":        func(m map[string]any) { m["database"] = "y.db" },
+		"created_at":      func(m map[string]any) { m["created_at"] = "2025-01-02T03:04:06Z" },
+		"checksum gone":   func(m map[string]any) { delete(m, "manifest_sha256") },
+		"checksum zeroed": func(m map[string]any) { m["manifest_sha256"] = strings.Repeat("0", 64) },
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			path, _ := writeArchive(t, []byte("payload bytes"))
+			rewriteManifest(t, path, edit)
+			_, err := Verify(path)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "manifest checksum mismatch: manifest.json was modified") {
+				t.Fatalf("err = %v, want a manifest checksum mismatch", err)
+			}
+		})
+	}
+	t.Run("same values", func(t *testing.T) {
+		path, want := writeArchive(t, []byte("payload bytes"))
+		rewriteManifest(t, path, func(map[string]any) {})
+		got, err := Verify(path)
+		if err != nil || *got != *want {
+			t.Fatalf("Verify = %+v, %v; want %+v", got, err, want)
+		}
+	})
+	t.Run("dialect", func(t *testing.T) {
+		path, _ := writeArchive(t, []byte("payload bytes"))
+		rewriteManifest(t, path, func(m map[string]any) { m["dialect"] = "postgresql" })
+		if _, err := Verify(path); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("err = %v, want ErrCorrupt", err)
+		}
+	})
+}
+
+// TestVerifyFormatV1 reads a backup written before manifests had a checksum.
+func TestVerifyFormatV1(t *testing.T) {
+	path, want := writeArchive(t, []byte("payload bytes"))
+	rewriteManifest(t, path, func(m map[string]any) {
+		m["format"] = formatV1
+		delete(m, "manifest_sha256")
+	})
+	got, err := Verify(path)
+	if err != nil || got.Version != want.Version || got.Format != formatV1 || got.ManifestSHA256 != "" {
+		t.Fatalf("Verify = %+v, %v; want the manifest of format 1", got, err)
+	}
+}
+
+// TestPublishConcurrent publishes many finished files under one name at once: exactly one
+// takes it, the others fail with fs.ErrExist and keep nothing, and the name holds the
+// winner's content.
+func TestPublishConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "b"+Extension)
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		tmp := filepath.Join(dir, fmt.Sprintf(".tmp%d", i))
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { errs[i] = publish(tmp, dest) })
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("publish %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, fs.ErrExist):
+			t.Fatalf("publish %d: %v, want fs.ErrExist", i, err)
+		}
+	}
+	if data, err := os.ReadFile(dest); err != nil || string(data) != strconv.Itoa(winner) {
+		t.Fatalf("%s holds %q (%v), want the winner's %d", dest, data, err, winner)
+	}
+	for i := range n {
+		_, err := os.Stat(filepath.Join(dir, fmt.Sprintf(".tmp%d", i)))
+		if i == winner && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the winner's temporary file is still there (%v)", err)
 		}
 	}
 }

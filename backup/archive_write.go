@@ -73,6 +73,7 @@ func (w *archiveWriter) finish(m *Manifest) error {
 	}
 	m.Size = w.size
 	m.SHA256 = hex.EncodeToString(w.hash.Sum(nil))
+	m.ManifestSHA256 = m.Checksum()
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -147,13 +148,29 @@ func checkFree(dest string) error {
 	}
 }
 
-// publish renames the finished temporary file to dest and syncs the directory, so that the
-// backup is either complete under its name or absent.
+// publish gives the finished temporary file the name dest and syncs the directory, so that
+// the backup is either complete under its name or absent. It never replaces a file, even
+// one created meanwhile by a concurrent backup: the name is taken with link(2), which fails
+// if it exists (the error then wraps [fs.ErrExist]), and the temporary name is removed.
 func publish(tmp, dest string) error {
-	if err := checkFree(dest); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
+	err := os.Link(tmp, dest)
+	switch {
+	case err == nil:
+		if err := os.Remove(tmp); err != nil {
+			return err
+		}
+	case errors.Is(err, fs.ErrExist):
+		return &fs.PathError{Op: "write backup", Path: dest, Err: fs.ErrExist}
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP), errors.Is(err, syscall.EOPNOTSUPP),
+		errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EMLINK):
+		// A file system without hard links: check, then rename, the best it allows.
+		if err := checkFree(dest); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, dest); err != nil {
+			return err
+		}
+	default:
 		return err
 	}
 	return syncDir(filepath.Dir(dest))

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -46,6 +48,9 @@ type method interface {
 	dump(ctx context.Context, db Database, w io.Writer, dir string) (string, error)
 	// restore replaces the database's content with the payload read from r.
 	restore(ctx context.Context, db Database, r io.Reader) error
+	// check fails, without changing anything, where restore would fail before it reads
+	// the payload: a missing tool, an SQLite database in use.
+	check(db Database) error
 	// contents lists the database's tables and views.
 	contents(ctx context.Context, db Database) ([]string, error)
 }
@@ -69,20 +74,51 @@ func methodFor(d dialect.Dialect) (method, error) {
 // Create writes a consistent backup of db, which may be in use, to the new file path: the
 // dump is streamed into a temporary file (mode 0600) in path's directory, the manifest
 // (see [Manifest]) is appended, the file is synced, read back and checked as [Verify] does,
-// and only then renamed to path. Create never replaces an existing file (the error wraps
-// [fs.ErrExist]); when it fails — a dump tool error, a full disk, a cancelled ctx — no file
-// is left behind. A missing or outdated dump tool is a [*ToolError].
+// and only then published under path. Create never replaces an existing file, even one
+// that appears while it runs (the error wraps [fs.ErrExist]); when it fails — a dump tool
+// error, a full disk, a cancelled ctx — no file is left behind. A missing or outdated dump
+// tool is a [*ToolError].
 func Create(ctx context.Context, db Database, path string, info Info) (*Manifest, error) {
-	m, err := methodFor(db.Dialect)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkFree(path); err != nil {
 		return nil, err
 	}
+	_, man, err := create(ctx, db, info, func(n int) (string, bool) { return path, n == 0 })
+	return man, err
+}
+
+// CreateIn writes a backup as [Create] does, in directory dir under its default name
+// ([FileName] of the database, the version and the time of the backup), or when that
+// name is taken — several backups of the same version within a second — under that name
+// with "-2", "-3", … before its extension. Concurrent backups into one directory thus all
+// succeed, each under a name of its own, and none replaces another. It returns the path.
+func CreateIn(ctx context.Context, db Database, dir string, info Info) (string, *Manifest, error) {
+	if info.CreatedAt.IsZero() {
+		info.CreatedAt = time.Now()
+	}
+	name := FileName(db.Name, info.Version, info.CreatedAt)
+	stem := strings.TrimSuffix(name, Extension)
+	return create(ctx, db, info, func(n int) (string, bool) {
+		if n == 0 {
+			return filepath.Join(dir, name), true
+		}
+		return filepath.Join(dir, fmt.Sprintf("%s-%d%s", stem, n+1, Extension)), n < maxNameTries
+	})
+}
+
+// maxNameTries bounds the names CreateIn tries.
+const maxNameTries = 1000
+
+// create writes the backup and publishes it under the first free name of names(0),
+// names(1), … up to the first one whose ok is false (see [Create]).
+func create(ctx context.Context, db Database, info Info, names func(n int) (path string, ok bool)) (string, *Manifest, error) {
+	m, err := methodFor(db.Dialect)
+	if err != nil {
+		return "", nil, err
+	}
+	path, _ := names(0)
 	w, err := newArchiveWriter(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write the backup %s: %w", path, err)
+		return "", nil, fmt.Errorf("cannot write the backup %s: %w", path, err)
 	}
 	published := false
 	defer func() {
@@ -99,7 +135,7 @@ func Create(ctx context.Context, db Database, path string, info Info) (*Manifest
 		err = w.err // the disk failed first: the tool's own error is only the consequence
 	}
 	if err != nil {
-		return nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
+		return "", nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
 	}
 	man := &Manifest{
 		Format:         Format,
@@ -113,16 +149,27 @@ func Create(ctx context.Context, db Database, path string, info Info) (*Manifest
 		Payload:        m.payload(),
 	}
 	if err := w.finish(man); err != nil {
-		return nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
+		return "", nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
 	}
 	if _, err := Verify(w.tmp); err != nil {
-		return nil, fmt.Errorf("backup of %s to %s failed its verification, no file written: %w", db.Name, path, err)
+		return "", nil, fmt.Errorf("backup of %s to %s failed its verification, no file written: %w", db.Name, path, err)
 	}
-	if err := publish(w.tmp, path); err != nil {
-		return nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
+	for n := 0; ; n++ {
+		dest, ok := names(n)
+		if !ok {
+			break
+		}
+		err = publish(w.tmp, dest)
+		if errors.Is(err, fs.ErrExist) {
+			continue // taken meanwhile, by a concurrent backup: try the next name
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, dest, err)
+		}
+		published = true
+		return dest, man, nil
 	}
-	published = true
-	return man, nil
+	return "", nil, fmt.Errorf("backup of %s to %s failed, no file written: %w", db.Name, path, err)
 }
 
 // Restore replaces the content of db with the backup at path and returns its manifest.
@@ -169,6 +216,18 @@ func Restore(ctx context.Context, db Database, path, repositoryID string) (*Mani
 		return nil, fmt.Errorf("restoring %s into %s: %w", path, db.Name, err)
 	}
 	return man, nil
+}
+
+// CheckRestore reports, without changing anything, what would make a restore into db fail
+// before it reads the backup: a missing restore tool ([*ToolError]), an SQLite database in
+// use ([ErrInUse]). [Restore] checks the same; a caller that must prepare the target, say
+// create the database, checks first so that a refused restore leaves nothing behind.
+func CheckRestore(db Database) error {
+	m, err := methodFor(db.Dialect)
+	if err != nil {
+		return err
+	}
+	return m.check(db)
 }
 
 // Contents lists the tables and views of db that a restore would replace, sorted by bytes

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,4 +276,77 @@ func assertOnlyEntries(t *testing.T, dir string, want ...string) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("%s holds %v, want %v", dir, names, want)
 	}
+}
+
+// TestRestoreSQLiteStaleJournal replaces a database beside a PERSIST journal that its last
+// commit zeroed (not hot: what a run killed between two versions leaves), and removes that
+// journal; a hot journal (its header's magic number in place) is still refused.
+func TestRestoreSQLiteStaleJournal(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	execAll(t, tdb.DB, "CREATE TABLE items (id INTEGER)")
+	tg := target(t, tdb.URL, tdb.DB)
+	path := filepath.Join(t.TempDir(), "b"+Extension)
+	if _, err := Create(ctx, tg, path, Info{RepositoryID: "repo"}); err != nil {
+		t.Fatal(err)
+	}
+	tdb.DB.Close()
+	tg.DB = nil
+	hot := append([]byte{0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7}, make([]byte, 504)...)
+	if err := os.WriteFile(tdb.Name+"-journal", hot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(ctx, tg, path, "repo"); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "-journal") {
+		t.Fatalf("with a hot journal: err = %v, want ErrInUse naming the -journal file", err)
+	}
+	if err := os.WriteFile(tdb.Name+"-journal", make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRestore(tg); err != nil {
+		t.Fatalf("CheckRestore with a zeroed journal: %v", err)
+	}
+	if _, err := Restore(ctx, tg, path, "repo"); err != nil {
+		t.Fatalf("with a zeroed journal: %v", err)
+	}
+	assertOnlyEntries(t, filepath.Dir(tdb.Name), filepath.Base(tdb.Name))
+}
+
+// TestCreateInConcurrent takes backups of one database at the same version and time into
+// one directory at once: all succeed, under distinct names, each a complete backup.
+func TestCreateInConcurrent(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	execAll(t, tdb.DB, "CREATE TABLE items (id INTEGER)")
+	tg := target(t, tdb.URL, tdb.DB)
+	dir := t.TempDir()
+	at := time.Date(2025, 3, 1, 10, 15, 0, 0, time.UTC)
+	const n = 6
+	paths := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			paths[i], _, errs[i] = CreateIn(ctx, tg, dir, Info{RepositoryID: "repo", Version: 4, CreatedAt: at})
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("backup %d: %v", i, errs[i])
+		}
+		if seen[paths[i]] {
+			t.Fatalf("two backups were written to %s", paths[i])
+		}
+		seen[paths[i]] = true
+		if _, err := Verify(paths[i]); err != nil {
+			t.Errorf("backup %d: %v", i, err)
+		}
+	}
+	want := []string{"test-v4-20250301T101500Z.ratchet-backup"}
+	for i := 2; i <= n; i++ {
+		want = append(want, fmt.Sprintf("test-v4-20250301T101500Z-%d.ratchet-backup", i))
+	}
+	slices.Sort(want)
+	assertOnlyEntries(t, dir, want...)
 }

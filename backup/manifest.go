@@ -1,6 +1,9 @@
 package backup
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -10,7 +13,12 @@ import (
 )
 
 // Format identifies the layout of a backup file; it is the manifest's "format" field.
-const Format = "ratchet-backup/1"
+// Version 2 adds manifest_sha256, which covers the manifest's own fields.
+const Format = "ratchet-backup/2"
+
+// formatV1 is the layout of backups written before the manifest had a checksum of its
+// own; they are still restored, their payload checked as before.
+const formatV1 = "ratchet-backup/1"
 
 // Extension ends the name of every backup file [FileName] makes.
 const Extension = ".ratchet-backup"
@@ -32,6 +40,24 @@ type Manifest struct {
 	Payload        string    `json:"payload"`         // the payload entry's name in the file
 	Size           int64     `json:"size"`            // the payload's size in bytes
 	SHA256         string    `json:"sha256"`          // the payload's SHA-256, lower-case hex
+	// ManifestSHA256 is the SHA-256, lower-case hex, of the manifest's other fields (see
+	// [Manifest.Checksum]): an edit to the version, repository or dialect is detected
+	// like an edit to the payload.
+	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
+}
+
+// Checksum returns the SHA-256, in lower-case hex, of the manifest's compact JSON
+// encoding with ManifestSHA256 empty: what ManifestSHA256 records. It depends on the
+// fields' values only, not on how the manifest file is laid out.
+func (m *Manifest) Checksum() string {
+	c := *m
+	c.ManifestSHA256 = ""
+	data, err := json.Marshal(&c)
+	if err != nil {
+		panic("backup: a Manifest always encodes: " + err.Error())
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Info is what the caller of [Create] knows about the database being backed up, recorded in
@@ -59,8 +85,8 @@ func (m *Manifest) CheckTarget(path string, d dialect.Dialect, repositoryID stri
 // validate checks the fields that every manifest written by [Create] has.
 func (m *Manifest) validate() error {
 	switch {
-	case m.Format != Format:
-		return fmt.Errorf("unknown backup format %q (this program reads %q)", m.Format, Format)
+	case m.Format != Format && m.Format != formatV1:
+		return fmt.Errorf("unknown backup format %q (this program reads %q and %q)", m.Format, Format, formatV1)
 	case m.Dialect == "":
 		return fmt.Errorf("manifest names no dialect")
 	case m.Payload == "":

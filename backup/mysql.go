@@ -39,6 +39,12 @@ func (mysqlMethod) dump(ctx context.Context, db Database, w io.Writer, _ string)
 }
 
 // restore empties the database, then runs the dump through the client.
+// check finds the client restore runs.
+func (mysqlMethod) check(Database) error {
+	_, err := mysqlTool("mariadb", "mysql").find()
+	return err
+}
+
 func (mysqlMethod) restore(ctx context.Context, db Database, r io.Reader) error {
 	if db.DB == nil {
 		return fmt.Errorf("backup: a MySQL restore needs an open *sql.DB")

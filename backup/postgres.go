@@ -66,6 +66,16 @@ func pgMismatch(stderr string) error {
 // database. The script of pg_restore --single-transaction ends with COMMIT, so psql commits
 // only when pg_restore read the whole payload; psql stops at the first error and the
 // transaction is rolled back.
+// check finds the tools restore runs.
+func (postgresMethod) check(Database) error {
+	for _, t := range []tool{pgTool("pg_restore"), pgTool("psql")} {
+		if _, err := t.find(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (postgresMethod) restore(ctx context.Context, db Database, r io.Reader) error {
 	restoreTool, psqlTool := pgTool("pg_restore"), pgTool("psql")
 	restorePath, err := restoreTool.find()

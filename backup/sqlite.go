@@ -56,10 +56,7 @@ func (sqliteMethod) dump(ctx context.Context, db Database, w io.Writer, dir stri
 // restore writes the payload beside the database file and renames it over the file.
 func (sqliteMethod) restore(ctx context.Context, db Database, r io.Reader) error {
 	path := db.Name
-	if path == "" || path == ":memory:" {
-		return errors.New("an in-memory SQLite database cannot be restored into: give a file")
-	}
-	if err := checkNotInUse(path); err != nil {
+	if err := (sqliteMethod{}).check(db); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.restore.tmp")
@@ -95,11 +92,25 @@ func (sqliteMethod) restore(ctx context.Context, db Database, r io.Reader) error
 		return err
 	}
 	renamed = true
+	if err := removeStaleJournal(path); err != nil {
+		return err
+	}
 	return syncDir(filepath.Dir(path))
 }
 
+// check refuses, before anything changes, what restore would refuse on the way.
+func (sqliteMethod) check(db Database) error {
+	if db.Name == "" || db.Name == ":memory:" {
+		return errors.New("an in-memory SQLite database cannot be restored into: give a file")
+	}
+	return checkNotInUse(db.Name)
+}
+
 // checkNotInUse refuses to replace a database whose write-ahead log or rollback journal holds
-// changes: another process has it open, or crashed while writing it.
+// changes: another process has it open, or crashed while writing it. A rollback journal
+// whose first byte is zero is not hot, as SQLite itself decides: a PERSIST journal (which
+// ratchet's runs use) is left so by every commit, and stays behind when a run is killed
+// between two versions. It is removed once the database file is replaced.
 func checkNotInUse(path string) error {
 	for _, suffix := range []string{"-wal", "-journal"} {
 		info, err := os.Stat(path + suffix)
@@ -108,11 +119,42 @@ func checkNotInUse(path string) error {
 			continue
 		case err != nil:
 			return err
-		case info.Size() > 0:
-			return fmt.Errorf("%w: %s%s holds changes not yet in the database file; stop the programs using the database and try again", ErrInUse, path, suffix)
+		case info.Size() == 0:
+			continue
+		case suffix == "-journal":
+			hot, err := hotJournal(path + suffix)
+			if err != nil || !hot {
+				return err
+			}
 		}
+		return fmt.Errorf("%w: %s%s holds changes not yet in the database file; stop the programs using the database and try again", ErrInUse, path, suffix)
 	}
 	return nil
+}
+
+// hotJournal reports whether the rollback journal at path holds changes to roll back: its
+// first byte, the start of the journal header's magic number, is not zero.
+func hotJournal(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(f, first); err != nil {
+		return false, err
+	}
+	return first[0] != 0, nil
+}
+
+// removeStaleJournal removes the journal checkNotInUse found not hot: it belonged to the
+// replaced file, and a journal is only ever read with the file it was written for.
+func removeStaleJournal(path string) error {
+	err := os.Remove(path + "-journal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // copyMode gives f the permissions, and where the process may the owner, of the file that

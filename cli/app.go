@@ -79,7 +79,12 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	msg := oneLine(dburl.Redact(err.Error() + hint(err)))
 	fmt.Fprintf(stderr, "%s: %s\n", a.name, msg)
 	if g.output == "json" {
-		writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})
+		doc := map[string]any{}
+		for k, v := range errorFields(err) {
+			doc[k] = v
+		}
+		doc["error"], doc["exit_code"] = msg, code
+		writeJSON(stdout, doc)
 	}
 	return code
 }
@@ -100,6 +105,10 @@ restoring a backup.`,
 		Version:       a.version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// With Args set, cobra parses the flags before rejecting an unknown command, so
+		// `--output json bogus` gets its JSON error document and exit 2 like any bad input.
+		Args: noArgs,
+		RunE: helpOnly,
 	}
 	root.SetFlagErrorFunc(flagError)
 	g.register(root.PersistentFlags())
@@ -107,8 +116,13 @@ restoring a backup.`,
 	db := &cobra.Command{
 		Use:   "db",
 		Short: "Inspect and upgrade the database",
-		Args:  noArgs,
-		RunE:  helpOnly,
+		Example: fmt.Sprintf(`  %[1]s db sync --dry-run    # show what an upgrade would run; change nothing
+  %[1]s db sync              # bring the database to the latest version
+  %[1]s db version           # the current version, alone on stdout
+  %[1]s db status            # every version: applied, pending, modified or missing
+  %[1]s db check             # exit 0 up to date, 3 versions pending, 1 scripts modified`, a.name),
+		Args: noArgs,
+		RunE: helpOnly,
 	}
 	dbCmds := []*cobra.Command{
 		newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g),
@@ -131,8 +145,15 @@ func (a *App) repoCommand(g *globals) *cobra.Command {
 	repo := &cobra.Command{
 		Use:   "repo",
 		Short: "Create and inspect the migration repository",
-		Args:  noArgs,
-		RunE:  helpOnly,
+		Example: fmt.Sprintf(`  %[1]s repo version         # the repository's latest version
+  %[1]s repo lint            # validate the repository`, a.name),
+		Args: noArgs,
+		RunE: helpOnly,
+	}
+	if a.repo == nil {
+		repo.Example = fmt.Sprintf(`  %[1]s repo init migrations --id "My Service"
+  %[1]s repo new "create images"   # migrations/versions/001_create_images_default_upgrade.sql
+`, a.name) + repo.Example
 	}
 	if a.repo == nil {
 		repo.AddCommand(newRepoInitCmd(g), newRepoNewCmd(g))
@@ -146,7 +167,10 @@ func helpOnly(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 // noArgs rejects positional arguments as a usage error (exit 2).
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErrorf("%s: unknown command or argument %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+		if !cmd.HasParent() {
+			return usageErrorf("unknown command %q (see %s --help)", args[0], cmd.CommandPath())
+		}
+		return usageErrorf("%s: unknown command or argument %q (see %s --help)", subPath(cmd), args[0], cmd.CommandPath())
 	}
 	return nil
 }
@@ -155,7 +179,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > n {
-			return usageErrorf("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " "))
+			return usageErrorf("%s takes at most %d argument(s), got %d: %s", subPath(cmd), n, len(args), strings.Join(args, " "))
 		}
 		return nil
 	}
@@ -165,10 +189,16 @@ func maxArgs(n int) cobra.PositionalArgs {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErrorf("%s takes %d argument(s), got %d (usage: %s)", cmd.CommandPath(), n, len(args), cmd.UseLine())
+			return usageErrorf("%s takes %d argument(s), got %d (usage: %s)", subPath(cmd), n, len(args), cmd.UseLine())
 		}
 		return nil
 	}
+}
+
+// subPath is the command's path without the program name, which every error line already
+// starts with: "db sync", not "ratchet db sync".
+func subPath(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
 
 // oneLine folds a multi-line message (driver errors often have a DETAIL line) into one line.

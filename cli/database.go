@@ -33,6 +33,7 @@ type database struct {
 	driver      Driver
 	url         *dburl.URL
 	lockTimeout time.Duration
+	appName     string // application_name of PostgreSQL connections
 	// absent is true when the database does not exist yet: an SQLite file not created, or a
 	// server database not created. Writing commands check their request first, then create
 	// it with [database.create]. For SQLite, DB is meanwhile an empty in-memory database
@@ -51,7 +52,7 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 
 // openDatabase parses the URL and opens the database. Only commands that write may create a
 // missing SQLite file, and only through materialize, once their checks have passed.
-func openDatabase(ctx context.Context, raw string, drivers []Driver, lockTimeout time.Duration, write bool) (*database, error) {
+func openDatabase(ctx context.Context, raw string, drivers []Driver, lockTimeout time.Duration, write bool, appName string) (*database, error) {
 	u, err := dburl.Parse(raw)
 	if err != nil {
 		return nil, usageError(err)
@@ -67,10 +68,11 @@ func openDatabase(ctx context.Context, raw string, drivers []Driver, lockTimeout
 		}
 	}
 	if drv == nil {
-		return nil, usageErrorf("%s: no %s driver in this program (it must import the package github.com/ratchetdb/ratchet/drivers/%s and pass it to cli.WithDrivers)",
-			u, d, driverPackage[d])
+		// The program's own omission, not the operator's input.
+		return nil, fmt.Errorf("%s: this program has no driver for %s databases; it must import github.com/ratchetdb/ratchet/drivers/%s and pass %s.New() to cli.WithDrivers",
+			u, d, driverPackage[d], driverPackage[d])
 	}
-	db := &database{dialect: d, driver: drv, url: u, lockTimeout: lockTimeout}
+	db := &database{dialect: d, driver: drv, url: u, lockTimeout: lockTimeout, appName: appName}
 	if d.Hold() != nil && u.Database != ":memory:" {
 		exists, err := checkSQLiteFile(u)
 		if err != nil {
@@ -95,7 +97,7 @@ func openDatabase(ctx context.Context, raw string, drivers []Driver, lockTimeout
 		}
 		// A pool that is never used until create: the checks before creating need no queries.
 		db.absent = true
-		db.DB, err = sql.Open(drv.Name(), u.DSN(dburl.DSNOptions{}))
+		db.DB, err = sql.Open(drv.Name(), u.DSN(dburl.DSNOptions{ApplicationName: appName}))
 		return db, err
 	}
 	if err != nil {
@@ -114,7 +116,7 @@ func (db *database) Close() error {
 
 // open connects to the real database.
 func (db *database) open(ctx context.Context) error {
-	conn, err := sql.Open(db.driver.Name(), db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout}))
+	conn, err := sql.Open(db.driver.Name(), db.url.DSN(dburl.DSNOptions{BusyTimeout: db.lockTimeout, ApplicationName: db.appName}))
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.url, err)
 	}
@@ -160,12 +162,17 @@ func (db *database) createOnServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := sql.Open(db.driver.Name(), admin.DSN(dburl.DSNOptions{}))
+	conn, err := sql.Open(db.driver.Name(), admin.DSN(dburl.DSNOptions{ApplicationName: db.appName}))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, db.dialect.CreateDatabaseSQL(db.url.Database)); err != nil {
+		if db.dialect.DatabaseExists(db.driver.ErrorCode(err)) {
+			// Another run created it since we looked (runs started together on a new
+			// database): it is there, and the migration lock orders what follows.
+			return nil
+		}
 		return fmt.Errorf("database %q does not exist on %s and cannot be created: %w (create it, or grant the right to create databases)", db.url.Database, db.url, err)
 	}
 	if db.notice != nil {
@@ -197,6 +204,10 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 	if info.IsDir() {
 		return false, usageErrorf("%s: %s is a directory, not an SQLite database file", u, path)
 	}
+	if !info.Mode().IsRegular() {
+		// A device such as /dev/null reads as an empty file but keeps nothing written to it.
+		return false, usageErrorf("%s: %s is not a regular file (%s), so it cannot hold an SQLite database", u, path, fileKind(info.Mode()))
+	}
 	header := make([]byte, len(sqliteHeader))
 	n, err := io.ReadFull(f, header)
 	switch {
@@ -208,4 +219,19 @@ func checkSQLiteFile(u *dburl.URL) (bool, error) {
 		return false, usageErrorf("%s: %s is not an SQLite database (no SQLite header); check --database", u, path)
 	}
 	return true, nil
+}
+
+// fileKind names the type of a file that is not a regular one, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -77,39 +76,29 @@ func runDBBackup(cmd *cobra.Command, g *globals, f backupFlags) error {
 }
 
 // writeBackup writes a backup of the session's database, at version v, to the file out, or
-// when out is empty under its default name in dir. It returns the absolute path.
+// when out is empty under its default name in dir (a name of its own when concurrent
+// backups start within the same second). It returns the absolute path.
 func (g *globals) writeBackup(ctx context.Context, s *session, v int, out, dir string) (string, *backup.Manifest, error) {
-	path := out
-	if path == "" {
+	info := backup.Info{RepositoryID: s.repo.ID(), Version: v, RatchetVersion: g.app.version}
+	if out == "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", nil, fmt.Errorf("backup directory: %w", err)
 		}
-		path = freeName(dir, backup.FileName(s.db.url.Database, v, time.Now()))
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", nil, err
+		}
+		return backup.CreateIn(ctx, backupDatabase(s.db), abs, info)
 	}
-	path, err := filepath.Abs(path)
+	path, err := filepath.Abs(out)
 	if err != nil {
 		return "", nil, err
 	}
-	info := backup.Info{RepositoryID: s.repo.ID(), Version: v, RatchetVersion: g.app.version}
 	man, err := backup.Create(ctx, backupDatabase(s.db), path, info)
 	if errors.Is(err, fs.ErrExist) {
 		return "", nil, usageErrorf("%s already exists: a backup never replaces a file (choose another --out, or --dir)", path)
 	}
 	return path, man, err
-}
-
-// freeName returns dir/name, or when that exists (two backups in one second) dir/name with
-// "-2", "-3", … before its extension.
-func freeName(dir, name string) string {
-	path := filepath.Join(dir, name)
-	stem := strings.TrimSuffix(name, backup.Extension)
-	for i := 2; i < 100; i++ {
-		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		path = filepath.Join(dir, fmt.Sprintf("%s-%d%s", stem, i, backup.Extension))
-	}
-	return path
 }
 
 // backupDatabase describes the session's database for package backup.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/ratchetdb/ratchet/backup"
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/dburl"
 )
 
 type restoreFlags struct{ yes bool }
@@ -61,11 +64,19 @@ func runDBRestore(cmd *cobra.Command, g *globals, path string, f restoreFlags) e
 	if err := man.CheckTarget(path, s.db.dialect, s.repo.ID()); err != nil {
 		return usageError(err)
 	}
-	if s.db.absent {
+	if err := backup.CheckRestore(backupDatabase(s.db)); err != nil {
+		return restoreError(err)
+	}
+	created := false
+	switch {
+	case s.db.absent && s.db.dialect == dialect.SQLite:
+		// The restore writes the file itself: nothing to create, nothing left if it fails.
+	case s.db.absent:
 		if err := s.db.create(ctx); err != nil {
 			return err
 		}
-	} else if !f.yes {
+		created = true
+	case !f.yes:
 		contents, err := backup.Contents(ctx, backupDatabase(s.db))
 		if err != nil {
 			return fmt.Errorf("%s: listing what the restore would replace: %w", s.db.url, err)
@@ -85,7 +96,15 @@ func runDBRestore(cmd *cobra.Command, g *globals, path string, f restoreFlags) e
 		s.db.DB, target.DB = nil, nil
 	}
 	if _, err := backup.Restore(ctx, target, path, s.repo.ID()); err != nil {
-		return restoreError(err)
+		err = restoreError(err)
+		if created {
+			// The database exists only for this restore: a failed restore leaves none.
+			if derr := dropCreated(context.WithoutCancel(ctx), s.db); derr != nil {
+				return fmt.Errorf("%w; the database %q created for the restore could not be removed: %v", err, s.db.url.Database, derr)
+			}
+			return fmt.Errorf("%w; the database %q created for the restore was removed", err, s.db.url.Database)
+		}
+		return err
 	}
 	v, err := g.versionNow(cmd)
 	if err != nil {
@@ -108,8 +127,8 @@ func restoreError(err error) error {
 // refuses when there is no terminal to ask.
 func (g *globals) confirmRestore(cmd *cobra.Command, s *session, path string, man *backup.Manifest, contents []string) error {
 	what := describeContents(contents)
-	in, ok := cmd.InOrStdin().(*os.File)
-	if !ok || !isTerminal(in) {
+	in := cmd.InOrStdin()
+	if !isTerminal(in) {
 		return usageErrorf("%s is not empty (%s): restoring %s replaces its content; pass --yes to confirm (stdin is not a terminal to ask on)", s.db.url, what, path)
 	}
 	fmt.Fprintf(g.stderr, "Restore %s (version %d, taken %s) into %s?\nThis replaces the database's content (%s). Type yes to continue: ",
@@ -130,18 +149,6 @@ func describeContents(contents []string) string {
 	return fmt.Sprintf("%d tables and views: %s, …", len(contents), strings.Join(contents[:shown], ", "))
 }
 
-// isTerminal reports whether f is a character device other than the null device, as
-// terminals are. Other character devices pass too; reading one gives no "yes", so that a
-// restore without --yes still refuses.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	if err != nil || info.Mode()&os.ModeCharDevice == 0 {
-		return false
-	}
-	null, err := os.Stat(os.DevNull)
-	return err != nil || !os.SameFile(info, null)
-}
-
 // versionNow opens the database afresh and reads its version.
 func (g *globals) versionNow(cmd *cobra.Command) (int, error) {
 	s, err := g.openSession(cmd.Context(), false)
@@ -154,4 +161,24 @@ func (g *globals) versionNow(cmd *cobra.Command) (int, error) {
 		return 0, err
 	}
 	return m.Version(cmd.Context())
+}
+
+// dropCreated removes the server database the command created, once a restore into it
+// has failed.
+func dropCreated(ctx context.Context, db *database) error {
+	if err := db.Close(); err != nil {
+		return err
+	}
+	db.DB = nil
+	admin, err := db.url.WithDatabase(db.dialect.MaintenanceDatabase())
+	if err != nil {
+		return err
+	}
+	conn, err := sql.Open(db.driver.Name(), admin.DSN(dburl.DSNOptions{}))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "DROP DATABASE "+db.dialect.Ident(db.url.Database))
+	return err
 }

@@ -52,7 +52,11 @@ func (g *globals) status(cmd *cobra.Command) (*session, *ratchet.Status, error) 
 
 func statusText(s *session, st *ratchet.Status) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "repository %q: database at version %d of %d (%d pending)\n", s.repo.ID(), st.Version, st.Latest, st.Pending())
+	if ahead(st) {
+		fmt.Fprintf(&b, "repository %q: database at version %d, ahead of this repository (latest %d): a newer release already upgraded it; upgrade it with that release's repository (going back means restoring a backup)\n", s.repo.ID(), st.Version, st.Latest)
+	} else {
+		fmt.Fprintf(&b, "repository %q: database at version %d of %d (%d pending)\n", s.repo.ID(), st.Version, st.Latest, st.Pending())
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tSCRIPT")
 	for _, v := range st.Versions {
@@ -92,6 +96,10 @@ func statusDoc(s *session, st *ratchet.Status) map[string]any {
 	}
 	return map[string]any{
 		"repository_id": s.repo.ID(), "controlled": st.Controlled, "version": st.Version,
-		"latest": st.Latest, "pending": st.Pending(), "versions": versions,
+		"latest": st.Latest, "pending": st.Pending(), "ahead": ahead(st), "versions": versions,
 	}
 }
+
+// ahead reports a database at a version beyond the repository's latest: a newer release
+// applied versions this repository does not have.
+func ahead(st *ratchet.Status) bool { return st.Controlled && st.Version > st.Latest }

@@ -15,6 +15,7 @@ type syncFlags struct {
 	skipSanityCheck  bool
 	atomic           bool
 	backupDir        string
+	dryRun, sql      bool
 }
 
 // register adds the flags sync and upgrade share.
@@ -25,6 +26,8 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.inFlight, "in-flight", "", "with --resume, whether the statement that was running when the version was interrupted took effect: completed (continue after it) or not-completed (run it again)")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
 	cmd.Flags().BoolVar(&f.atomic, "atomic", false, "apply all pending versions in one transaction, all or nothing (SQLite, PostgreSQL; refused on MySQL/MariaDB)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (each version, its script, its statements with file:line) and change nothing: no database created, nothing stamped, no lock kept")
+	cmd.Flags().BoolVar(&f.sql, "sql", false, "print the SQL the upgrade would run, in order, each version introduced by a comment naming its file, and change nothing (implies --dry-run)")
 	cmd.Flags().StringVar(&f.backupDir, "backup-dir", "", "when there is anything to apply, first write a verified backup to DIR (default: [ratchet] backup_dir from the config file)")
 }
 
@@ -89,9 +92,17 @@ and after upgrading (--skip-sanity-check turns it off).
 
 With --backup-dir DIR (or backup_dir in the config file's [ratchet] section), when there is
 anything to apply, a verified backup (see db backup) is written to DIR first and its path
-printed; if the upgrade then fails, the error ends with the db restore command that goes back.`,
-		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --resume # after fixing a script that failed part way on MySQL\n  ratchet db sync --resume --in-flight=completed   # the DDL running at a crash took effect",
-		Args:    maxArgs(2),
+printed; if the upgrade then fails, the error ends with the db restore command that goes back.
+
+--dry-run prints the plan instead (each version, the script chosen for this database, its
+statements with file:line) and changes nothing: no database or SQLite file is created, nothing
+is stamped, no lock is taken. --sql prints the SQL that would run, in order, for review.
+A script still exactly as repo new wrote it is refused (exit 2): write its SQL first.
+
+On a terminal, a version that runs longer than a second shows a live line (its script, the
+statement it is at, the time so far) until its final line replaces it.`,
+		Example: "  ratchet db sync\n  ratchet db sync 12\n  ratchet db sync 12 10    # stamp at 10, then upgrade to 12\n  ratchet db sync --dry-run # the plan: each version, its script, its statements\n  ratchet db sync --sql     # the SQL a DBA reviews, in order\n  ratchet db sync --resume  # after fixing a script that failed part way on MySQL\n  ratchet db sync --resume --in-flight=completed  # the DDL running at a crash took effect",
+		Args:    versionArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]
@@ -115,8 +126,8 @@ func newDBUpgradeCmd(g *globals) *cobra.Command {
 		Long: `Upgrade the database to VERSION (default: the repository's latest version).
 
 The same as db sync without CURRENT_VERSION; see db sync --help for the safety checks.`,
-		Example: "  ratchet db upgrade\n  ratchet db upgrade 12",
-		Args:    maxArgs(1),
+		Example: "  ratchet db upgrade\n  ratchet db upgrade 12\n  ratchet db upgrade 12 --dry-run",
+		Args:    versionArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				f.version = args[0]
@@ -144,72 +155,129 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 			return err
 		}
 	}
+	if f.dryRun || f.sql {
+		return runDryRun(cmd, g, f, target, stampVersion, opts)
+	}
 	s, err := g.openSession(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	withProgress := ratchet.WithEvents(g.progress(s.settings))
+	out := &upgradeOutput{g: g, json: s.json}
+	withProgress := ratchet.WithEvents(out.event)
 	m, err := g.migrator(s, withProgress)
 	if err != nil {
 		return err
 	}
+	var report runReport
+	// plan is the upgrade worked out beforehand: the checks that must pass before anything is
+	// created or stamped, the template check, and the statements the live line counts.
+	var plan *ratchet.Plan
 	if stampVersion >= 0 {
 		// Refuse a bad target before stamping, so that a refused sync changes nothing.
-		if _, err := m.PlanFrom(stampVersion, target); err != nil {
+		plan, err = m.PlanFrom(stampVersion, target)
+		if err != nil {
 			return err
 		}
+		if err := refuseTemplates(plan); err != nil {
+			return err
+		}
+		absent := s.db.absent
 		if err := stampAt(cmd, g, s, stampVersion); err != nil {
 			return err
+		}
+		report.stamped, report.stampAt = true, stampVersion
+		if absent {
+			report.created = s.db.url.String()
+		}
+		if !s.json {
+			fmt.Fprintf(g.stdout, "database put under version control at version %d (CURRENT_VERSION): the scripts up to it are taken as applied, not run\n", stampVersion)
 		}
 	} else if s.db.absent {
 		// Check the request against an empty database before creating it, so that a refused
 		// upgrade creates nothing.
-		if _, err := m.PlanFrom(0, target); err != nil {
+		plan, err = m.PlanFrom(0, target)
+		if err != nil {
+			return err
+		}
+		if err := refuseTemplates(plan); err != nil {
 			return err
 		}
 		if err := s.db.create(ctx); err != nil {
 			return err
 		}
+		report.created = s.db.url.String()
 	}
 	// The database may have been created: use a migrator on the real one.
 	if m, err = g.migrator(s, withProgress); err != nil {
 		return err
 	}
+	if stampVersion < 0 && report.created == "" {
+		// The template check made above for a new or stamped database. Planning takes no
+		// lock: while another process migrates, the plan may be refused for a state that
+		// process is about to change (a journalled version in flight), so a planning error
+		// is left to Upgrade, which reads the state under the lock.
+		if p, err := m.Plan(ctx, target, opts...); err == nil {
+			if err := refuseTemplates(p); err != nil {
+				return err
+			}
+			plan = p
+		}
+	}
 	bk, err := g.backupBeforeUpgrade(ctx, s, m, target, pick(f.backupDir, s.backupDir), opts)
 	if err != nil {
 		return err
 	}
-	res, err := m.Upgrade(ctx, target, opts...)
-	if err != nil {
-		return bk.explain(err)
-	}
-	doc := upgradeDoc(res)
 	if bk != nil {
-		doc["backup"] = bk.path
+		report.backup = bk.path
 	}
-	return g.print(s.settings, doc, upgradeText(res))
+	if !s.json && isTerminal(g.stdout) {
+		out.live = newLiveLine(g.stdout, plan)
+	}
+	res, err := m.Upgrade(ctx, target, opts...)
+	if out.live != nil {
+		out.live.end()
+	}
+	if err != nil {
+		doc := upgradeDoc(res, report)
+		if fd := failureDoc(m, err); fd != nil {
+			doc["failure"] = fd
+		}
+		return withFields(bk.explain(err), doc)
+	}
+	return g.print(s.settings, upgradeDoc(res, report), upgradeText(res))
 }
 
-// progress prints one line per applied version as it happens (text output), and warnings.
-func (g *globals) progress(s *settings) func(ratchet.Event) {
-	return func(e ratchet.Event) {
-		switch e.Kind {
-		case ratchet.Warning:
-			g.warn(e.Message)
-		case ratchet.Stamped:
-			switch {
-			case s.json:
-			case e.Message != "":
-				fmt.Fprintf(g.stdout, "%s: put under version control at version 0\n", e.Message)
-			default:
-				fmt.Fprintln(g.stdout, "database was empty: put under version control at version 0")
-			}
-		case ratchet.VersionApplied:
-			if !s.json {
-				fmt.Fprintf(g.stdout, "%d -> %d  %s  (%d statements, %s)\n",
-					e.From, e.Version, e.Script, e.Statements, e.Duration.Round(1e5))
-			}
+// upgradeOutput prints an upgrade's events as they happen: one line per applied version
+// (text output), warnings, and on a terminal the live line of a long version.
+type upgradeOutput struct {
+	g    *globals
+	json bool
+	live *liveLine // nil unless stdout is a terminal
+}
+
+func (o *upgradeOutput) event(e ratchet.Event) {
+	if o.live != nil {
+		o.live.event(e)
+	}
+	switch e.Kind {
+	case ratchet.Warning:
+		if o.live != nil {
+			o.live.pause()
+		}
+		o.g.warn(e.Message)
+	case ratchet.Stamped:
+		switch {
+		case o.json:
+		case e.Message != "":
+			fmt.Fprintf(o.g.stdout, "%s: put under version control at version 0\n", e.Message)
+		default:
+			fmt.Fprintln(o.g.stdout, "database was empty: put under version control at version 0")
+		}
+	case ratchet.VersionApplied:
+		if !o.json {
+			fmt.Fprintf(o.g.stdout, "%d -> %d  %s  (%s, %s)\n",
+				e.From, e.Version, e.Script, statements(e.Statements), shortDuration(e.Duration))
 		}
 	}
 }
@@ -220,15 +288,4 @@ func upgradeText(res *ratchet.Result) string {
 		return fmt.Sprintf("database is up to date at version %d", res.End)
 	}
 	return fmt.Sprintf("database upgraded from version %d to %d", res.Start, res.End)
-}
-
-func upgradeDoc(res *ratchet.Result) map[string]any {
-	applied := make([]map[string]any, 0, len(res.Applied))
-	for _, a := range res.Applied {
-		applied = append(applied, map[string]any{
-			"version": a.Version, "script": a.Script, "statements": a.Statements,
-			"duration_ms": a.Duration.Milliseconds(),
-		})
-	}
-	return map[string]any{"from": res.Start, "to": res.End, "stamped": res.Stamped, "applied": applied}
 }

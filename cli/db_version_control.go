@@ -20,7 +20,7 @@ This is how a database whose schema already matches a version is taken over. It 
 the schema. It refuses a database already under version control (exit 1) and a version the
 repository does not have (exit 2).`,
 		Example: "  ratchet db version_control 12\n  ratchet db version_control --version 12",
-		Args:    maxArgs(1),
+		Args:    versionArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				f.version = args[0]

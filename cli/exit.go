@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ratchetdb/ratchet"
+	"github.com/ratchetdb/ratchet/repository"
 )
 
 // Exit codes of every command.
@@ -45,6 +46,7 @@ func (e *silentExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func exitCode(ctx context.Context, err error) int {
 	var ee *exitError
 	var se *silentExit
+	var re *repository.Error
 	switch {
 	case errors.As(err, &se):
 		return se.code
@@ -52,6 +54,9 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &re):
+		// A script that cannot be read or is not SQL is found before anything runs.
+		return ExitUsage
 	case errors.Is(err, ratchet.ErrDowngrade),
 		errors.Is(err, ratchet.ErrVersionNotFound),
 		errors.Is(err, ratchet.ErrInvalidVersion),

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/internal/config"
+	"github.com/ratchetdb/ratchet/internal/dburl"
 	"github.com/ratchetdb/ratchet/repository"
 )
 
@@ -57,6 +59,11 @@ type settings struct {
 	backupDir   string // [ratchet] backup_dir; the commands' own flags take precedence
 	lockTimeout time.Duration
 	json        bool
+	// databaseSource is "file:line" when the database URL comes from a config file.
+	databaseSource string
+	// noDatabase is the error of commands that open a database when config files were
+	// given but neither they, a flag nor the environment name one.
+	noDatabase error
 }
 
 // resolve applies the precedence flag > environment > config file > default.
@@ -65,6 +72,13 @@ func (g *globals) resolve() (*settings, error) {
 		return nil, usageErrorf("--output %q: must be text or json", g.output)
 	}
 	s := &settings{json: g.output == "json", lockTimeout: g.lockTimeout}
+	for _, name := range []string{"database", "repository"} {
+		// An empty value given on purpose (say, an unset shell variable) must not mean the
+		// default: that would be another database or repository than the one meant.
+		if f := g.flags.Lookup(name); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+			return nil, usageErrorf("--%s is empty", name)
+		}
+	}
 	file := &config.Settings{}
 	if len(g.configFiles) > 0 {
 		var err error
@@ -72,7 +86,16 @@ func (g *globals) resolve() (*settings, error) {
 			return nil, usageError(err)
 		}
 	}
-	s.database = pick(g.flagValue("database", g.database), os.Getenv(envDatabase), file.Connection, g.app.defaultDB)
+	s.database = pick(g.flagValue("database", g.database), os.Getenv(envDatabase), file.Connection)
+	if s.database != "" && s.database == file.Connection && g.flagValue("database", g.database) == "" && os.Getenv(envDatabase) == "" {
+		s.databaseSource = file.Sources["connection"]
+	}
+	if s.database == "" && len(g.configFiles) > 0 {
+		// Falling back to the default database would create a new one beside the real one.
+		s.noDatabase = usageErrorf("%s: no database: [database] connection is missing or empty (set it, or give --database or %s)",
+			strings.Join(g.configFiles, ", "), envDatabase)
+	}
+	s.database = pick(s.database, g.app.defaultDB)
 	s.repository = pick(g.flagValue("repository", g.repository), os.Getenv(envRepository), file.Repository, defaultRepository)
 	s.backupDir = file.BackupDir
 	if !g.flags.Changed("lock-timeout") && file.LockTimeout > 0 {
@@ -135,7 +158,15 @@ func (g *globals) openSession(ctx context.Context, write bool) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, s.database, g.app.drivers, s.lockTimeout, write)
+	if s.noDatabase != nil {
+		return nil, s.noDatabase
+	}
+	if s.databaseSource != "" {
+		if _, err := dburl.Parse(s.database); err != nil {
+			return nil, usageErrorf("%s: [database] connection: %v", s.databaseSource, err)
+		}
+	}
+	db, err := openDatabase(ctx, s.database, g.app.drivers, s.lockTimeout, write, g.app.name)
 	if err != nil {
 		return nil, err
 	}

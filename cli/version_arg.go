@@ -3,6 +3,9 @@ package cli
 import (
 	"regexp"
 	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ratchetdb/ratchet"
 )
@@ -20,6 +23,28 @@ func parseVersion(what, arg string, def int) (int, error) {
 		return 0, usageErrorf("invalid %s %d: version numbers cannot be negative", what, v)
 	}
 	return v, nil
+}
+
+// versionArgs accepts at most n VERSION arguments and refuses an empty one, given as an
+// argument or as --version/--current_version: an empty word (an unset shell variable, say)
+// must not read as "latest".
+func versionArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := maxArgs(n)(cmd, args); err != nil {
+			return err
+		}
+		for _, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return usageErrorf("invalid version %q: must be a non-negative integer", a)
+			}
+		}
+		for _, name := range []string{"version", "current_version"} {
+			if f := cmd.Flags().Lookup(name); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+				return usageErrorf("invalid --%s %q: must be a non-negative integer", name, f.Value.String())
+			}
+		}
+		return nil
+	}
 }
 
 // parseTarget parses an optional target VERSION; absent or the legacy "None" means latest.

@@ -3,6 +3,7 @@ package dialect
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -293,6 +294,7 @@ type HoldSQL struct {
 func (d Dialect) Hold() *HoldSQL {
 	if h := d.spec().hold; h != nil {
 		c := *h
+		c.Replace, c.Unheld = slices.Clone(h.Replace), slices.Clone(h.Unheld)
 		return &c
 	}
 	return nil

@@ -24,3 +24,21 @@ func TestCommitsImplicitly(t *testing.T) {
 		t.Error("PostgreSQL DDL reported as committing implicitly")
 	}
 }
+
+// TestDialectDataCannotBeChanged: what a Dialect returns is a copy, so no caller can change
+// what every other Migrator sees.
+func TestDialectDataCannotBeChanged(t *testing.T) {
+	h := SQLite.Hold()
+	h.Keep, h.Replace[0] = "wal", "wal"
+	if again := SQLite.Hold(); again.Keep != "persist" || again.Replace[0] != "delete" {
+		t.Errorf("Hold() returned the shared data: %+v", again)
+	}
+	l := Postgres.Lock()
+	l.TryLock = "SELECT true"
+	if Postgres.Lock().TryLock == "SELECT true" {
+		t.Error("Lock() returned the shared data")
+	}
+	if !MySQL.Valid() || Dialect(0).Valid() || Dialect(4).Valid() {
+		t.Error("Valid")
+	}
+}

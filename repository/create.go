@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +127,10 @@ func NewScript(dir, description, dbms string, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("repository: new script: %w", err)
 	}
+	if desc == "" {
+		// The description is the only name a version has in listings and history.
+		return "", fmt.Errorf("repository: new script: the description %q is empty; say what the version does, e.g. \"add image tags\"", description)
+	}
 	r, err := Open(dir)
 	if err != nil {
 		return "", err
@@ -150,10 +155,39 @@ func NewScript(dir, description, dbms string, now time.Time) (string, error) {
 		header += ": " + words
 	}
 	p := filepath.Join(dir, versionsDir, name)
-	if err := writeNew(p, header+"\n"); err != nil {
+	if err := writeNew(p, header+"\n"+templateHint+"\n"); err != nil {
 		return "", fmt.Errorf("repository: new script: %w", err)
 	}
 	return p, nil
+}
+
+// templateHint is the second line of a script [NewScript] writes. A script that is still
+// exactly the header and this line is a template nobody filled in ([Script.IsTemplate]).
+const templateHint = "-- Write this version's SQL below. ratchet refuses to run this script until it is edited."
+
+// templateHeader matches the first line [NewScript] writes, which is the whole of what
+// earlier releases wrote.
+var templateHeader = regexp.MustCompile(`^-- Version ([0-9]+), ([a-z]+) upgrade(: [^\n]+)?$`)
+
+// IsTemplate reports whether s is still exactly what [NewScript] wrote, header and hint (or,
+// from earlier releases, the header alone), for its own version and database: a version
+// applied in that state would be an empty version recorded forever. Line endings do not
+// matter; an empty script, as legacy repositories have, is not a template.
+func (s *Script) IsTemplate() bool {
+	if s.Kind != SQL || s.Operation != OpUpgrade {
+		return false
+	}
+	text := strings.ReplaceAll(s.SQL, "\r\n", "\n")
+	text, ok := strings.CutSuffix(text, "\n")
+	if !ok {
+		return false
+	}
+	header, rest, twoLines := strings.Cut(text, "\n")
+	if twoLines && rest != templateHint {
+		return false
+	}
+	m := templateHeader.FindStringSubmatch(header)
+	return m != nil && m[1] == strconv.Itoa(s.Version) && m[2] == s.DBMS
 }
 
 // sanitizeDescription turns a description into the middle of a file name.

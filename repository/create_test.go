@@ -42,15 +42,15 @@ func TestInitNewScript(t *testing.T) {
 		t.Errorf("new repository: ID %q, VersionTable %q, Latest %d, timestamps %v",
 			r.ID(), r.VersionTable(), r.Latest(), r.UseTimestampNumbering())
 	}
-	if got := r.Lint(); len(got) != 1 || got[0].Path != "versions/__init__.py" {
-		t.Errorf("Lint() of a new repository = %s, want only the info about __init__.py", findings(got))
+	if got := r.Lint(); len(got) != 0 {
+		t.Errorf("Lint() of a new repository = %s, want no findings (not even about the __init__.py Init writes)", findings(got))
 	}
 
 	now := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	steps := []struct{ description, dbms, want string }{
 		{"Add image tags", "", "001_Add_image_tags_default_upgrade.sql"},
 		{`it's "v2.0"  now`, "sqlite", "002_it_s_v2_0_now_sqlite_upgrade.sql"},
-		{"", "postgresql", "003_postgresql_upgrade.sql"},
+		{"Postgres only", "postgresql", "003_Postgres_only_postgresql_upgrade.sql"},
 		{" __trim. ", "mysql", "004_trim_mysql_upgrade.sql"},
 	}
 	for i, st := range steps {
@@ -73,7 +73,7 @@ func TestInitNewScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(data), "-- Version 1, default upgrade: Add image tags\n"; got != want {
+	if got, want := string(data), "-- Version 1, default upgrade: Add image tags\n"+templateHint+"\n"; got != want {
 		t.Errorf("new script content = %q, want %q", got, want)
 	}
 	r, err = Open(dir)
@@ -81,12 +81,12 @@ func TestInitNewScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, ok := lookup(t, r, 2, "sqlite", OpUpgrade)
-	if !ok || s.Path != "versions/"+steps[1].want || s.SQL != "-- Version 2, sqlite upgrade: it's \"v2.0\" now\n" {
+	if !ok || s.Path != "versions/"+steps[1].want || s.SQL != "-- Version 2, sqlite upgrade: it's \"v2.0\" now\n"+templateHint+"\n" || !s.IsTemplate() {
 		t.Errorf("Script(2, sqlite) = %+v, %v", s, ok)
 	}
-	// A fresh script has no statements yet, and lint says so.
-	if f := r.Lint(); !strings.Contains(findings(f), "versions/"+steps[0].want+": warning: contains no SQL statements") {
-		t.Errorf("Lint() = %s, want a warning about the empty new script", findings(f))
+	// A fresh script is still the template, and lint says so.
+	if f := r.Lint(); !strings.Contains(findings(f), "versions/"+steps[0].want+": warning: still the template repo new wrote: db sync refuses it until its SQL is written") {
+		t.Errorf("Lint() = %s, want a warning about the untouched new script", findings(f))
 	}
 }
 
@@ -163,6 +163,8 @@ func TestNewScriptErrors(t *testing.T) {
 		{dir, "a/b", "", `'/' cannot be part of a file name`},
 		{dir, `a\b`, "", `'\\' cannot be part of a file name`},
 		{dir, "a\x00b", "", `'\x00' cannot be part of a file name`},
+		{dir, "", "", `the description "" is empty`},
+		{dir, " . ", "sqlite", `the description " . " is empty`},
 		{filepath.Join(dir, "missing"), "x", "", "repository directory does not exist"},
 	}
 	for _, tt := range tests {
@@ -173,5 +175,39 @@ func TestNewScriptErrors(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(dir, "versions"))
 	if err != nil || len(entries) != 1 {
 		t.Errorf("failed NewScript calls left files behind: %v, %v", entries, err)
+	}
+}
+
+func TestIsTemplate(t *testing.T) {
+	hint := templateHint + "\n"
+	tests := []struct {
+		name    string
+		version int
+		dbms    string
+		sql     string
+		want    bool
+	}{
+		{"as written", 7, "default", "-- Version 7, default upgrade: add tags\n" + hint, true},
+		{"no description", 7, "sqlite", "-- Version 7, sqlite upgrade\n" + hint, true},
+		{"CRLF", 7, "default", "-- Version 7, default upgrade: add tags\r\n" + templateHint + "\r\n", true},
+		{"earlier releases' header alone", 7, "mysql", "-- Version 7, mysql upgrade: add tags\n", true},
+		{"edited", 7, "default", "-- Version 7, default upgrade: add tags\n" + hint + "CREATE TABLE t (id INT);\n", false},
+		{"hint removed, SQL added", 7, "default", "-- Version 7, default upgrade: add tags\nCREATE TABLE t (id INT);\n", false},
+		{"empty legacy placeholder", 7, "default", "", false},
+		{"blank line", 7, "default", "\n", false},
+		{"another version's header", 8, "default", "-- Version 7, default upgrade: add tags\n" + hint, false},
+		{"another database's header", 7, "sqlite", "-- Version 7, default upgrade: add tags\n" + hint, false},
+		{"comment only, not ours", 7, "default", "-- TODO\n", false},
+		{"no final newline", 7, "default", "-- Version 7, default upgrade: add tags\n" + templateHint, false},
+	}
+	for _, tt := range tests {
+		s := &Script{Version: tt.version, DBMS: tt.dbms, Operation: OpUpgrade, Kind: SQL, SQL: tt.sql}
+		if got := s.IsTemplate(); got != tt.want {
+			t.Errorf("%s: IsTemplate(%q) = %v, want %v", tt.name, tt.sql, got, tt.want)
+		}
+	}
+	down := &Script{Version: 7, DBMS: "default", Operation: OpDowngrade, Kind: SQL, SQL: "-- Version 7, default upgrade\n" + hint}
+	if down.IsTemplate() {
+		t.Error("a downgrade script is never a template")
 	}
 }

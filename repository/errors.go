@@ -1,5 +1,7 @@
 package repository
 
+import "strconv"
+
 // Error is a problem with a repository: a missing file or directory, an
 // invalid migrate.cfg, or a script name that cannot be used.
 //
@@ -8,13 +10,17 @@ package repository
 // where it is that directory as given to [Open].
 type Error struct {
 	Path   string
+	Line   int // the line at fault in the file, when there is one
 	Reason string
 
 	err error // underlying I/O error, if any
 }
 
-// Error returns "<path>: <reason>".
+// Error returns "<path>: <reason>", or "<path>:<line>: <reason>".
 func (e *Error) Error() string {
+	if e.Line > 0 {
+		return e.Path + ":" + strconv.Itoa(e.Line) + ": " + e.Reason
+	}
 	return e.Path + ": " + e.Reason
 }
 

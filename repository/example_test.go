@@ -55,7 +55,6 @@ func Example() {
 	// 3 sqlite go go:backfill_tags
 	// 3 postgresql go go:backfill_tags
 	// versions/03_typo_default_upgrade.sql: warning: ignored: version number has fewer than 3 digits (write 001, not 1)
-	// versions/__init__.py: info: ignored: name does not start with a version number
 }
 
 func ExampleLoad_sub() {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // Severities of a [Finding].
@@ -46,6 +48,10 @@ func (r *Repository) Lint() []Finding {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, ig := range r.ignored {
+		// Init writes it, and sqlalchemy-migrate needs it: nothing to report.
+		if ig.Path == versionsDir+"/__init__.py" {
+			continue
+		}
 		out = append(out, ignoredFinding(ig))
 	}
 	prev := 0
@@ -70,8 +76,18 @@ func (r *Repository) loadAll() []Finding {
 	r.mu.RUnlock()
 	var out []Finding
 	for _, s := range scripts {
-		if _, err := r.content(s); err != nil {
+		text, err := r.content(s)
+		if err != nil {
 			out = append(out, Finding{s.Path, SeverityError, err.Error()})
+			continue
+		}
+		// A default script also runs on PostgreSQL, whose rules find psql commands.
+		d := splitDialect(s.DBMS)
+		if s.DBMS == DefaultDBMS {
+			d = sqlsplit.PostgreSQL
+		}
+		if se := sqlsplit.NotSQL(text, d); se != nil {
+			out = append(out, Finding{s.Path, SeverityError, fmt.Sprintf("line %d: %s", se.Line, se.Msg)})
 		}
 	}
 	return out
@@ -113,6 +129,8 @@ func lintVersion(n int, v *version) []Finding {
 		case !knownOperation(s.Operation):
 			out = append(out, Finding{s.Path, SeverityWarning, fmt.Sprintf(
 				"operation %q is not upgrade, expand, migrate, contract or downgrade; the script is never run", s.Operation)})
+		case s.IsTemplate():
+			out = append(out, Finding{s.Path, SeverityWarning, "still the template repo new wrote: db sync refuses it until its SQL is written"})
 		case !hasStatements(s.SQL):
 			out = append(out, Finding{s.Path, SeverityWarning, "contains no SQL statements"})
 		}

@@ -8,7 +8,8 @@ import (
 
 func TestLint(t *testing.T) {
 	r := mustLoad(t, testFS(minimalConfig, map[string]string{
-		"versions/__init__.py":                      "",
+		"versions/__init__.py":                      "", // written by Init, never reported
+		"versions/__init__.pyc":                     "",
 		"versions/12_typo_default_upgrade.sql":      "SELECT 1;",
 		"versions/001_first.pyc":                    "",
 		"versions/002_x_default_upgrade.sql":        "CREATE TABLE t (id INT);",
@@ -35,7 +36,7 @@ func TestLint(t *testing.T) {
 	want := []Finding{
 		{"versions/001_first.pyc", SeverityInfo, "ignored: extension is not .sql or .py"},
 		{"versions/12_typo_default_upgrade.sql", SeverityWarning, "ignored: version number has fewer than 3 digits (write 001, not 1)"},
-		{"versions/__init__.py", SeverityInfo, "ignored: name does not start with a version number"},
+		{"versions/__init__.pyc", SeverityInfo, "ignored: name does not start with a version number"},
 		{"versions", SeverityInfo, "the first version is 2; a new database must be stamped at 1 first (db version_control 1)"},
 		{"versions/002_x_default_downgrade.sql", SeverityInfo, "downgrade scripts are never run; to go back, restore a backup"},
 		{"versions/003_x_default_up.sql", SeverityWarning, `operation "up" is not upgrade, expand, migrate, contract or downgrade; the script is never run`},

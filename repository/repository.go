@@ -189,6 +189,10 @@ func (r *Repository) readVersions(entries []fs.DirEntry) error {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() && name != oldFormatName {
+			if _, why, err := ParseName(name); err == nil && why == "" {
+				// Named like a script, so meant as one: ignoring it would skip a version.
+				return &Error{Path: versionsDir + "/" + name, Reason: "is a directory, not a script file"}
+			}
 			r.ignored = append(r.ignored, Ignored{Path: versionsDir + "/" + name, Reason: "directory"})
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // Operations ratchet knows. Scripts for other operations are loaded and kept
@@ -94,8 +96,9 @@ func (s *Script) Checksum() string {
 //     that the engine refuses to run, naming the file.
 //
 // ok is false when the version has nothing for that operation. The file's
-// content is read on first use; err reports a file that cannot be read. The
-// returned Script is the caller's.
+// content is read on first use; err is an [*Error] for a file that cannot be
+// read or that holds what no database must be sent (see [sqlsplit.NotSQL]).
+// The returned Script is the caller's.
 func (r *Repository) Script(version int, dbms, operation string) (s *Script, ok bool, err error) {
 	r.mu.RLock()
 	v := r.versions[version]
@@ -112,8 +115,24 @@ func (r *Repository) Script(version int, dbms, operation string) (s *Script, ok 
 			return nil, false, err
 		}
 		s.loaded = true
+		if s.Kind == SQL {
+			if se := sqlsplit.NotSQL(s.SQL, splitDialect(dbms)); se != nil {
+				return nil, false, &Error{Path: s.Path, Line: se.Line, Reason: se.Msg}
+			}
+		}
 	}
 	return s, true, nil
+}
+
+// splitDialect returns the splitter rules for a dialect name, or 0 (which the splitter
+// does not know) for others: their scripts are still checked for NUL bytes.
+func splitDialect(dbms string) sqlsplit.Dialect {
+	for _, d := range []sqlsplit.Dialect{sqlsplit.SQLite, sqlsplit.PostgreSQL, sqlsplit.MySQL} {
+		if d.String() == dbms {
+			return d
+		}
+	}
+	return 0
 }
 
 // script implements [Repository.Script] for version number n: it returns the

@@ -45,8 +45,12 @@ type lexRules struct {
 	dollarQuotes bool
 	// escapeStrings: E'…' strings use backslash escapes (PostgreSQL).
 	escapeStrings bool
-	// executableComments: /*!NNNNN … */ is statement text, not a comment (MySQL).
+	// executableComments: /*!NNNNN … */ and /*M!NNNNNN … */ are statement text, not
+	// comments (MySQL, MariaDB).
 	executableComments bool
+	// metaCommands: a backslash at the start of a line outside literals is a psql
+	// meta-command (\connect, \set, …), which no server can run (PostgreSQL).
+	metaCommands bool
 	// delimiterDirective: the client DELIMITER directive changes the terminator (MySQL).
 	delimiterDirective bool
 	// parenHoldsTerminator: a ";" inside parentheses does not end a statement, as in psql
@@ -97,6 +101,7 @@ func (d Dialect) rules() (lexRules, bool) {
 			escapeStrings:        true,
 			parenHoldsTerminator: true,
 			colonParams:          true,
+			metaCommands:         true,
 			blocks: blockRules{
 				objects:     setOf(kwFunction, kwProcedure),
 				fillers:     setOf(kwOr, kwReplace),

@@ -46,14 +46,33 @@ func (s *scanner) comment(i int) (end int, ok bool, err error) {
 		return lineEnd(src, i), true, nil
 	case rest[0] == '#' && s.rules.hashComments:
 		return lineEnd(src, i), true, nil
+	case rest[0] == '\\' && s.rules.metaCommands && restrictLine(src, i):
+		return lineEnd(src, i), true, nil
 	case strings.HasPrefix(rest, "/*"):
-		if s.rules.executableComments && strings.HasPrefix(rest, "/*!") {
+		if s.rules.executableComments && execCommentLen(rest) > 0 {
 			return i, false, nil
 		}
 		end, err := s.blockComment(i)
 		return end, err == nil, err
 	}
 	return i, false, nil
+}
+
+// restrictLine reports whether the line at i is psql's \restrict or \unrestrict, which every
+// pg_dump file has written since August 2025. They only stop psql itself from running
+// meta-commands in the rest of the file and change nothing on the server, so between
+// statements they read as comments, and a plain pg_dump file can be a version.
+func restrictLine(src string, i int) bool {
+	j := i
+	for j > 0 && (src[j-1] == ' ' || src[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && src[j-1] != '\n' {
+		return false
+	}
+	line := src[i+1 : lineEnd(src, i)]
+	name, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+	return name == "restrict" || name == "unrestrict"
 }
 
 // blockComment returns the offset after the /* … */ comment starting at i.
@@ -152,4 +171,16 @@ func (s *scanner) dollarQuoted(i int) (end int, ok bool, err error) {
 		return 0, false, s.errorAt(i, "unterminated dollar-quoted string: no closing "+tag)
 	}
 	return j + 1 + n + len(tag), true, nil
+}
+
+// execCommentLen returns the length of the opening of a MySQL executable comment at the
+// start of s, "/*!" or MariaDB's "/*M!", or 0 if none opens there.
+func execCommentLen(s string) int {
+	switch {
+	case strings.HasPrefix(s, "/*!"):
+		return len("/*!")
+	case strings.HasPrefix(s, "/*M!"):
+		return len("/*M!")
+	}
+	return 0
 }

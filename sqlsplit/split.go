@@ -36,6 +36,9 @@ func Split(script string, d Dialect) ([]Statement, error) {
 	if !ok {
 		return nil, errors.New("sqlsplit: unknown dialect " + d.String())
 	}
+	if err := nulByte(script); err != nil {
+		return nil, err
+	}
 	s := &scanner{src: script, rules: rules, delim: ";", line: 1}
 	s.track.rules = rules.blocks
 	return s.split()
@@ -50,6 +53,10 @@ type scanner struct {
 
 	line    int // the line number at byte lineOff
 	lineOff int
+
+	// copyData is true between a COPY … FROM STDIN statement and its "\." line: the
+	// rows in between are data, whose backslashes are not psql meta-commands.
+	copyData bool
 }
 
 // split scans the whole script.
@@ -83,6 +90,9 @@ func (s *scanner) split() ([]Statement, error) {
 		}
 		if text := strings.TrimRightFunc(s.src[start:end], unicode.IsSpace); text != "" {
 			stmts = append(stmts, Statement{Text: text, Line: s.advanceLine(start), Offset: start})
+			if s.rules.metaCommands && copyFromStdin(text) {
+				s.copyData = true
+			}
 		}
 		i = next
 	}
@@ -192,12 +202,18 @@ func (s *scanner) statement(start int) (end, next int, err error) {
 			// The end of a MySQL executable comment is neither text nor punctuation.
 			inExecComment = false
 			i += len("*/")
-		case s.rules.executableComments && strings.HasPrefix(src[i:], "/*!"):
-			// A MySQL executable comment is statement text. Its version number is skipped
-			// so that /*!50003 CREATE*/ … TRIGGER is recognised as a trigger.
+		case s.rules.executableComments && c == '/' && execCommentLen(src[i:]) > 0:
+			// A MySQL executable comment (/*! … */, or MariaDB's /*M! … */) is statement
+			// text, and the server decides by its version whether to run it. Its version
+			// number is skipped so that /*!50003 CREATE*/ … TRIGGER is recognised as a
+			// trigger.
 			inExecComment = true
-			i += len("/*!")
+			i += execCommentLen(src[i:])
 			for i < len(src) && '0' <= src[i] && src[i] <= '9' {
+				i++
+			}
+		case c == '\\' && s.rules.metaCommands:
+			if err = s.metaCommand(i); err == nil {
 				i++
 			}
 		default:

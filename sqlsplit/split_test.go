@@ -173,3 +173,62 @@ func TestSplitHandlerBlock(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestNotSQL checks that a NUL byte (every dialect) and a psql meta-command at the start
+// of a line (PostgreSQL) are refused by both Split and NotSQL with the same line, and
+// that backslashes in literals, comments, COPY data or inside a line are not.
+func TestNotSQL(t *testing.T) {
+	all := []Dialect{SQLite, PostgreSQL, MySQL}
+	tests := []struct {
+		name     string
+		script   string
+		dialects []Dialect
+		line     int    // 0: accepted
+		msg      string // substring of the message
+	}{
+		{"NUL between statements", "SELECT 1;\n\x00\nSELECT 2;", all, 2, "NUL byte (0x00) at column 1"},
+		{"NUL in a string", "SELECT 1;\nSELECT 'a\x00b';", all, 2, "NUL byte (0x00) at column 10"},
+		{"NUL in a comment", "-- \x00\nSELECT 1;", all, 1, "NUL byte"},
+		{"NUL after an unterminated quote", "SELECT 'x;\n\x00", all, 2, "NUL byte"},
+		{"connect", "SELECT 1;\n\\connect other\nSELECT 2;", []Dialect{PostgreSQL}, 2, `psql meta-command \connect is not SQL`},
+		{"indented c", "SELECT 1;\n\t  \\c other\n", []Dialect{PostgreSQL}, 2, `\c is not SQL`},
+		{"set inside a statement", "SELECT\n\\set x 1\n1;", []Dialect{PostgreSQL}, 2, `\set is not SQL`},
+		{"first line", `\i other.sql`, []Dialect{PostgreSQL}, 1, `\i is not SQL`},
+		{"CRLF", "SELECT 1;\r\n\\gexec\r\n", []Dialect{PostgreSQL}, 2, `\gexec is not SQL`},
+		{"end of copy without a COPY", "SELECT 1;\n\\.\n", []Dialect{PostgreSQL}, 2, `\. is not SQL`},
+		{"after COPY data", "COPY t FROM STDIN;\n1\n\\.\n\\connect x\n", []Dialect{PostgreSQL}, 4, `\connect`},
+		{"in a string", "SELECT '\n\\connect x';", []Dialect{PostgreSQL}, 0, ""},
+		{"in a dollar quote", "SELECT $q$\n\\connect x$q$;", []Dialect{PostgreSQL}, 0, ""},
+		{"in a comment", "/*\n\\connect x */ SELECT 1;\n-- \\c\n", []Dialect{PostgreSQL}, 0, ""},
+		{"in an E string", "SELECT E'\\\\';", []Dialect{PostgreSQL}, 0, ""},
+		{"inside a line", "SELECT 1 \\gset\n", []Dialect{PostgreSQL}, 0, ""},
+		{"COPY data", "COPY t (a) FROM stdin;\n\\N\n\\\\x\n\\.\nSELECT 1;", []Dialect{PostgreSQL}, 0, ""},
+		{"COPY FROM a file", "COPY t FROM '/tmp/x';\n\\N\n", []Dialect{PostgreSQL}, 2, `\N is not SQL`},
+		{"other dialects leave backslashes to the server", "SELECT 1;\n\\connect x\n", []Dialect{SQLite, MySQL}, 0, ""},
+	}
+	for _, tt := range tests {
+		for _, d := range tt.dialects {
+			t.Run(tt.name+"/"+d.String(), func(t *testing.T) {
+				_, err := Split(tt.script, d)
+				checked := NotSQL(tt.script, d)
+				if tt.line == 0 {
+					if checked != nil {
+						t.Errorf("NotSQL = %v, want nil", checked)
+					}
+					var se *SyntaxError
+					if errors.As(err, &se) && se.NotSQL {
+						t.Errorf("Split refused it: %v", err)
+					}
+					return
+				}
+				var se *SyntaxError
+				if !errors.As(err, &se) || !se.NotSQL || se.Line != tt.line || !strings.Contains(se.Msg, tt.msg) {
+					t.Errorf("Split error = %#v, want NotSQL at line %d containing %q", err, tt.line, tt.msg)
+				}
+				if checked == nil || *checked != *se {
+					t.Errorf("NotSQL = %#v, want what Split returned: %#v", checked, se)
+				}
+			})
+		}
+	}
+}

@@ -52,6 +52,9 @@ func TestConformanceScripts(t *testing.T) {
 			}
 			p.Cmds["dbquery"] = cmdDBQuery
 			p.Cmds["dbexec"] = cmdDBExec
+			p.Cmds["dbsnapshot"] = cmdDBSnapshot
+			p.Cmds["missingdb"] = cmdMissingDB
+			p.Cmds["dbexists"] = cmdDBExists
 			testscript.Run(t, p)
 		})
 	}

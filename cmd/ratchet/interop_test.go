@@ -224,8 +224,12 @@ func TestInteropRepository(t *testing.T) {
 			t.Errorf("ratchet repo version of the legacy repository = %q, want 3", v)
 		}
 		lint := runIn(t, dir, ratchetBin, "--repository", "repo", "repo", "lint").mustSucceed(t)
-		if !strings.Contains(lint, "versions/__init__.py") || !strings.Contains(lint, `repository "made_by_legacy"`) {
-			t.Errorf("repo lint of the legacy repository does not list versions/__init__.py as ignored or name the repository:\n%s", lint)
+		// The __init__.py that sqlalchemy-migrate (and repo init) write is expected, not a finding.
+		if _, err := os.Stat(filepath.Join(versions, "__init__.py")); err != nil {
+			t.Fatalf("the legacy repository has no versions/__init__.py: %v", err)
+		}
+		if strings.Contains(lint, "versions/__init__.py") || !strings.Contains(lint, `repository "made_by_legacy"`) {
+			t.Errorf("repo lint of the legacy repository lists versions/__init__.py or does not name the repository:\n%s", lint)
 		}
 		for _, name := range testdb.Dialects {
 			t.Run(name, func(t *testing.T) {

@@ -226,3 +226,31 @@ func TestDSNOfUnknownDialect(t *testing.T) {
 		t.Errorf("DSN of an unknown dialect = %q, want empty", got)
 	}
 }
+
+// TestPostgresApplicationName checks that connections are named after the program unless
+// the URL names them, and that the name reaches pgx.
+func TestPostgresApplicationName(t *testing.T) {
+	t.Setenv("PGAPPNAME", "")
+	tests := []struct{ in, want string }{
+		{"postgres://h/db", "glance-manage"},
+		{"postgres://h/db?sslmode=disable", "glance-manage"},
+		{"postgres://h/db?application_name=api%20worker", "api worker"},
+	}
+	for _, tt := range tests {
+		u := mustParse(t, tt.in)
+		cfg, err := pgconn.ParseConfig(u.DSN(DSNOptions{ApplicationName: "glance-manage"}))
+		if err != nil {
+			t.Fatalf("Parse(%q): DSN does not parse: %v", tt.in, err)
+		}
+		if got := cfg.RuntimeParams["application_name"]; got != tt.want {
+			t.Errorf("Parse(%q): application_name %q, want %q", tt.in, got, tt.want)
+		}
+		// The URL itself is not changed by building a DSN.
+		if strings.Contains(u.String(), "glance-manage") {
+			t.Errorf("Parse(%q).String() = %q: the DSN option leaked into the URL", tt.in, u.String())
+		}
+	}
+	if got := mustParse(t, "mysql://u@h/db").DSN(DSNOptions{ApplicationName: "x"}); strings.Contains(got, "application_name") {
+		t.Errorf("MySQL DSN %q: application_name is PostgreSQL's", got)
+	}
+}

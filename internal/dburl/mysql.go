@@ -77,6 +77,9 @@ func (u *URL) applyMySQLParam(p param) error {
 	default:
 		switch {
 		case isMySQLDriverParam(key):
+			if err := checkMySQLDriverParam(key, v); err != nil {
+				return err
+			}
 			m.params[key] = v
 		case key == "ssl" || strings.HasPrefix(key, "ssl_"):
 			return fmt.Errorf("parameter %q is not supported (use ssl_mode=…, or tls=true, tls=skip-verify or tls=preferred)", key)
@@ -99,6 +102,48 @@ func isMySQLDriverParam(key string) bool {
 		return true
 	}
 	return false
+}
+
+// checkMySQLDriverParam checks the value of a go-sql-driver/mysql parameter as the driver
+// parses it, so that a bad value is bad input rather than a failed connection.
+func checkMySQLDriverParam(key, v string) error {
+	switch key {
+	case "allowAllFiles", "allowCleartextPasswords", "allowFallbackToPlaintext", "allowNativePasswords",
+		"allowOldPasswords", "checkConnLiveness", "clientFoundRows", "columnsWithAlias", "compress",
+		"interpolateParams", "multiStatements", "parseTime", "rejectReadOnly":
+		if _, ok := mysqlBool(v); !ok {
+			return fmt.Errorf("%s=%q: want true or false", key, v)
+		}
+	case "timeout", "readTimeout", "writeTimeout", "timeTruncate":
+		if _, err := time.ParseDuration(v); err != nil {
+			return fmt.Errorf("%s=%q: want a duration such as 30s", key, v)
+		}
+	case "maxAllowedPacket":
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("%s=%q: want a number of bytes", key, v)
+		}
+	case "loc":
+		if _, err := time.LoadLocation(v); err != nil {
+			return fmt.Errorf("loc=%q: not a time zone (want UTC, Local or a name such as Europe/Paris)", v)
+		}
+	case "tls":
+		// A named configuration needs mysql.RegisterTLSConfig, which only a program can call.
+		if _, ok := mysqlBool(v); !ok && !strings.EqualFold(v, "skip-verify") && !strings.EqualFold(v, "preferred") {
+			return fmt.Errorf("tls=%q: want true, false, skip-verify or preferred", v)
+		}
+	}
+	return nil
+}
+
+// mysqlBool parses a boolean the way go-sql-driver/mysql does.
+func mysqlBool(v string) (value, ok bool) {
+	switch v {
+	case "1", "true", "TRUE", "True":
+		return true, true
+	case "0", "false", "FALSE", "False":
+		return false, true
+	}
+	return false, false
 }
 
 // isPythonMySQLParam reports whether key is a connection argument of PyMySQL or mysqlclient

@@ -16,6 +16,7 @@ type urlParts struct {
 	password string // percent-decoded
 	hostport string // as written
 	path     string // after the '/' ending the authority, up to the query; as written
+	slash    bool   // a '/' ends the authority, even if no path follows
 	query    string // after the '?', as written
 	safe     string // the whole URL with its password replaced by mask, for messages
 }
@@ -41,6 +42,7 @@ func splitURL(scheme, rest string) urlParts {
 	end := indexAnyOrLen(rest, "/?")
 	p.hostport, rest = rest[:end], rest[end:]
 	if path, ok := strings.CutPrefix(rest, "/"); ok {
+		p.slash = true
 		end := indexAnyOrLen(path, "?")
 		p.path, rest = path[:end], path[end:]
 	}

@@ -30,7 +30,12 @@ func parseSQLite(p urlParts) (*URL, error) {
 		}
 	}
 	path := p.path
-	if path == "" {
+	switch {
+	case path == "" && p.slash:
+		// "sqlite:///" reads as a file whose name was left out: an in-memory database would
+		// take the upgrade and keep nothing.
+		return nil, fmt.Errorf("SQLite URL %q names no file (use sqlite:///relative/path.db or sqlite:////absolute/path.db; sqlite:// is an in-memory database)", p.safe)
+	case path == "":
 		path = memory
 	}
 	return &URL{Dialect: dialectSQLite, Driver: driverSQLite, Database: path, x: x}, nil

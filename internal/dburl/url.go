@@ -67,6 +67,10 @@ type DSNOptions struct {
 	// ReadOnly opens an SQLite database file read-only (mode=ro). Ignored for in-memory
 	// databases and for servers.
 	ReadOnly bool
+	// ApplicationName is the application_name of PostgreSQL connections, so that
+	// pg_stat_activity and a lock timeout's holder name the program. An application_name
+	// in the URL wins. Ignored for other databases.
+	ApplicationName string
 }
 
 // Parse parses a database URL or a bare SQLite file path (see the package documentation
@@ -200,7 +204,7 @@ func (u *URL) DSN(o DSNOptions) string {
 	case dialectSQLite:
 		return u.sqliteDSN(o)
 	case dialectPostgres:
-		return u.postgresDSN()
+		return u.postgresDSN(o)
 	case dialectMySQL:
 		return u.mysqlDSN()
 	}
