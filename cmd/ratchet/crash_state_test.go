@@ -73,10 +73,7 @@ func crashScript(dialectName string, v int) []crashStmt {
 		case crashLedger:
 			s.sql = fmt.Sprintf("INSERT INTO ledger (version, stmt) VALUES (%d, %d);", v, k)
 		case crashFill:
-			s.table = stmts[0].table
-			if v == 1 {
-				s.table = stmts[1].table
-			}
+			s.table = stmts[0].table // never the ledger: version 1 does not fill
 			s.sql = "INSERT INTO " + s.table + " (id)" +
 				" WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)" +
 				" SELECT a.x * 1000 + b.x FROM c a, c b;"
