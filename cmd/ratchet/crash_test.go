@@ -146,6 +146,8 @@ type crashTest struct {
 	// statement had taken effect; restarts that began while the killed run's server session
 	// was still busy, restarts that had to resume, and databases used.
 	advanced, stopped, inFlight, tookEffect, raced, resumed, databases int
+	// retried counts the versions stopped part way that were undone and run again.
+	retried int
 	// versionFailures counts the times `ratchet db version` failed after a kill.
 	versionFailures int
 	// staleRunning counts the journals that named an applied statement as running.
@@ -364,8 +366,8 @@ func (c *crashTest) tally(st crashState) {
 func (c *crashTest) report() {
 	c.t.Logf("%d runs, %d killed while running, in %d databases; ratchet starts in about %v", c.runs, c.kills, c.databases, c.startup)
 	if c.advanced > 0 || c.stopped > 0 {
-		c.t.Logf("killed runs applied %d versions and left %d stopped part way, %d of them with a statement in flight (%d of which had taken effect)",
-			c.advanced, c.stopped, c.inFlight, c.tookEffect)
+		c.t.Logf("killed runs applied %d versions and left %d stopped part way, %d of them with a statement in flight (%d of which had taken effect); %d were undone and retried",
+			c.advanced, c.stopped, c.inFlight, c.tookEffect, c.retried)
 	}
 	if c.raced+c.resumed > 0 {
 		c.t.Logf("%d restarts began while the killed run's session was still busy; %d resumed a version stopped part way", c.raced, c.resumed)
@@ -458,9 +460,10 @@ func (c *crashTest) recovery(st crashState) []string {
 
 // recover handles the state a kill left. A version stopped part way must be refused by a
 // plain `db sync`, and with a statement in flight by a plain `db sync --resume` too, which
-// change nothing; then either the choice the message gives completes it now, or the next
-// killed run makes that choice (the result is its flags). Otherwise the next version is
-// applied, proving the database is not stuck.
+// change nothing; then one of the choices the message gives completes it: resuming now, or
+// in the next killed run (the result is its flags), or undoing what the version did and
+// running it again with `db sync --retry`. Otherwise the next version is applied, proving
+// the database is not stuck.
 func (c *crashTest) recover(st crashState) (next []string) {
 	c.t.Helper()
 	j := st.Journal
@@ -475,11 +478,38 @@ func (c *crashTest) recover(st crashState) (next []string) {
 		c.refused(st, "db", "sync", "--resume")
 	}
 	flags := c.recovery(st)
-	if c.rng.IntN(3) == 0 {
+	switch c.rng.IntN(4) {
+	case 0:
 		return flags
+	case 1:
+		c.undo(st)
+		c.retried++
+		flags = []string{"--retry"}
 	}
 	c.sync(j.Version, append(append([]string{"db", "sync"}, flags...), strconv.Itoa(j.Version))...)
 	return nil
+}
+
+// undo removes, as an operator would before `db sync --retry`, what the version st's
+// journal records as stopped left behind: its ledger rows and the tables it created.
+func (c *crashTest) undo(st crashState) {
+	c.t.Helper()
+	v := st.Journal.Version
+	stmts := crashScript(c.name, v)
+	var undo []string
+	if st.Tables["ledger"] && v > 1 {
+		undo = append(undo, fmt.Sprintf("DELETE FROM ledger WHERE version = %d", v))
+	}
+	for i := len(stmts) - 1; i >= 0; i-- {
+		if s := stmts[i]; s.kind == crashCreate && st.Tables[s.table] {
+			undo = append(undo, "DROP TABLE "+s.table)
+		}
+	}
+	for _, q := range undo {
+		if _, err := c.tdb.DB.Exec(q); err != nil {
+			c.t.Fatalf("undoing version %d before --retry: %s: %v", v, q, err)
+		}
+	}
 }
 
 // The refusals a run gives for a version stopped part way without a recorded failure.
