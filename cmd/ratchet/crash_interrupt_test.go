@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -97,5 +98,71 @@ func TestCrashInterruptWhileJournalWaits(t *testing.T) {
 	}
 	if v := c.version(); v != 2 {
 		t.Errorf("the version is %d, want 2", v)
+	}
+}
+
+// TestCrashInterruptDuringBookkeeping sends SIGINT to `ratchet db sync` on PostgreSQL while
+// a no-transaction version, all of whose statements ran, waits to record itself applied:
+// another session holds the version table's row. Both statements are applied and journalled,
+// none is in flight: the journal must say exactly that (running 0), a plain `db sync` must
+// say the version was interrupted after statement 2 of 2, and `db sync --resume` must
+// complete it without running either statement again.
+func TestCrashInterruptDuringBookkeeping(t *testing.T) {
+	repo := writeRepo(t, map[string]string{
+		"001_quick_default_upgrade.sql":  "CREATE TABLE quick (id INTEGER);",
+		"002_two_postgresql_upgrade.sql": "-- ratchet:no-transaction\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);",
+	})
+	c := &crashTest{t: t, name: "postgresql", repo: repo, tdb: testdb.New(t, "postgresql")}
+	c.run("db", "sync", "1")
+	tx, err := c.tdb.DB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("SELECT * FROM migrate_version FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("ratchet ended with %v, want exit 130\nstdout:\n%sstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	c.quiesce(crashRun{args: cmd.Args})
+	var version, done, running int
+	if err := c.tdb.DB.QueryRow("SELECT version FROM migrate_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.tdb.DB.QueryRow("SELECT done, running FROM ratchet_journal WHERE version = 2").Scan(&done, &running); err != nil {
+		t.Fatalf("reading the journal of version 2: %v", err)
+	}
+	if version != 1 || done != 2 || running != 0 {
+		t.Errorf("after the interrupt: version %d, journal of version 2 with %d statements applied and statement %d running; want version 1, 2 applied, none running",
+			version, done, running)
+	}
+	full := c.args("db", "sync")
+	want := "ratchet: version 2 was interrupted after statement 2 of 2 (versions/002_two_postgresql_upgrade.sql); statements 1-2 stay applied; run `db sync --resume` to continue at statement 3"
+	if code, out, errOut := ratchet(t, full...); code != 1 || !strings.HasPrefix(errOut, want) {
+		t.Fatalf("`ratchet %s` exited %d, want 1 with stderr starting %q\nstdout:\n%sstderr:\n%s", strings.Join(full, " "), code, want, out, errOut)
+	}
+	c.run("db", "sync", "--resume")
+	var runs, statements int
+	if err := c.tdb.DB.QueryRow("SELECT count(*), max(statements) FROM ratchet_history WHERE version = 2").Scan(&runs, &statements); err != nil {
+		t.Fatal(err)
+	}
+	if v := c.version(); v != 2 || runs != 1 || statements != 2 {
+		t.Errorf("after db sync --resume: version %d, %d history rows for version 2 counting %d statements; want version 2, 1 row counting 2", v, runs, statements)
 	}
 }
