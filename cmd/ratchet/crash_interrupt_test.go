@@ -166,3 +166,49 @@ func TestCrashInterruptDuringBookkeeping(t *testing.T) {
 		t.Errorf("after db sync --resume: version %d, %d history rows for version 2 counting %d statements; want version 2, 1 row counting 2", v, runs, statements)
 	}
 }
+
+// TestCrashInterruptBeforeVersionsSaysSo sends SIGINT to `ratchet db sync` on PostgreSQL
+// while it waits, before any version runs, for a table another session has locked. ratchet
+// must exit 130 saying it was interrupted (not report the cancellation as a failure of what
+// it was doing) and change nothing; the next run completes.
+func TestCrashInterruptBeforeVersionsSaysSo(t *testing.T) {
+	repo := writeRepo(t, map[string]string{
+		"001_quick_default_upgrade.sql": "CREATE TABLE quick (id INTEGER);",
+		"002_next_default_upgrade.sql":  "CREATE TABLE next (id INTEGER);",
+	})
+	c := &crashTest{t: t, name: "postgresql", repo: repo, tdb: testdb.New(t, "postgresql")}
+	c.run("db", "sync", "1")
+	tx, err := c.tdb.DB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("LOCK TABLE migrate_version IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("ratchet ended with %v, want exit 130 and a message saying it was interrupted\nstdout:\n%sstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if v := c.version(); v != 1 {
+		t.Errorf("after the interrupt the version is %d, want 1", v)
+	}
+	c.run("db", "sync")
+	if v := c.version(); v != 2 {
+		t.Errorf("after the next db sync the version is %d, want 2", v)
+	}
+}
