@@ -11,6 +11,7 @@ import (
 
 	"github.com/ratchetdb/ratchet/internal/lock"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // session is the one connection a run works on, and what the run set up on it. Every
@@ -112,7 +113,7 @@ func (s *session) beginStatements() []string {
 
 // begin starts a transaction that writes (see beginStatements).
 func (s *session) begin(ctx context.Context) error {
-	if _, err := s.execAll(ctx, s.beginStatements(), nil); err != nil {
+	if _, err := s.execAll(ctx, commands(s.beginStatements()...), nil); err != nil {
 		s.rollback(ctx)
 		return fmt.Errorf("starting a transaction: %w", err)
 	}
@@ -189,11 +190,86 @@ func (s *session) goTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// execAll runs stmts in order on the session — in one round trip where the driver and the
-// connection allow it — and returns how many completed before the first failure. Nothing
-// is ever sent twice. When the statements go one per Exec, started (if not nil) is called
-// with each one's index before it is sent.
-func (s *session) execAll(ctx context.Context, stmts []string, started func(int)) (completed int, err error) {
+// command is one statement for execAll: its SQL and, for a COPY … FROM STDIN, its rows.
+type command struct {
+	sql       string
+	fromStdin bool
+	rows      string
+}
+
+// commands returns plain statements as commands.
+func commands(stmts ...string) []command {
+	cmds := make([]command, len(stmts))
+	for i, st := range stmts {
+		cmds[i] = command{sql: st}
+	}
+	return cmds
+}
+
+// scriptCommand returns a script's statement as a command.
+func scriptCommand(st sqlsplit.Statement) command {
+	return command{sql: st.Text, fromStdin: st.FromStdin, rows: st.Rows}
+}
+
+// execAll runs cmds in order on the session — the statements between two COPY … FROM STDIN
+// in one round trip where the driver and the connection allow it, each COPY through the
+// COPY protocol — and returns how many completed before the first failure. Nothing is ever
+// sent twice. When statements go one per Exec, started (if not nil) is called with each
+// one's index before it is sent.
+func (s *session) execAll(ctx context.Context, cmds []command, started func(int)) (completed int, err error) {
+	for completed < len(cmds) {
+		if c := cmds[completed]; c.fromStdin {
+			if started != nil {
+				started(completed)
+			}
+			if err := s.copyFrom(ctx, c); err != nil {
+				return completed, err
+			}
+			completed++
+			continue
+		}
+		end := completed
+		var stmts []string
+		for end < len(cmds) && !cmds[end].fromStdin {
+			stmts = append(stmts, cmds[end].sql)
+			end++
+		}
+		from := completed
+		n, err := s.execPlain(ctx, stmts, func(i int) {
+			if started != nil {
+				started(from + i)
+			}
+		})
+		completed += n
+		if err != nil {
+			return completed, err
+		}
+	}
+	return completed, nil
+}
+
+// copyFrom runs a COPY … FROM STDIN with its rows through the driver.
+func (s *session) copyFrom(ctx context.Context, c command) error {
+	cd, ok := s.m.driver.(CopyDriver)
+	if !ok {
+		return errors.New("COPY … FROM STDIN needs a driver that speaks the COPY protocol")
+	}
+	var err error
+	rawErr := s.conn.Raw(func(dc any) error {
+		err = cd.CopyFrom(ctx, dc, c.sql, strings.NewReader(c.rows))
+		if err != nil && s.m.driver.ConnectionLost(err) {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if err == nil {
+		err = rawErr
+	}
+	return err
+}
+
+// execPlain runs plain statements, in one round trip where it can (see execAll).
+func (s *session) execPlain(ctx context.Context, stmts []string, started func(int)) (completed int, err error) {
 	if bd, ok := s.m.driver.(BatchDriver); ok && len(stmts) > 1 && s.m.multiStatementExec(ctx, s.conn) {
 		rawErr := s.conn.Raw(func(dc any) error {
 			completed, err = bd.ExecBatch(ctx, dc, stmts)

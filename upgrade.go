@@ -264,7 +264,7 @@ func (m *Migrator) entry(step Step, start time.Time) versiontable.Entry {
 		Checksum:   step.Script.Checksum(),
 		AppliedAt:  start,
 		Duration:   m.cfg.now().Sub(start),
-		Statements: countRunnable(step.Statements),
+		Statements: m.countRunnable(step.Statements),
 		AppliedBy:  m.cfg.appliedBy,
 	}
 }
@@ -281,29 +281,37 @@ func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	}
 }
 
-// countRunnable returns how many of a script's statements run: all but the standalone
-// BEGIN/COMMIT lines ratchet skips.
-func countRunnable(stmts []sqlsplit.Statement) int {
+// countRunnable returns how many of a script's statements run: all but those ratchet
+// skips (see skipReason).
+func (m *Migrator) countRunnable(stmts []sqlsplit.Statement) int {
 	n := 0
 	for _, st := range stmts {
-		if !sqlsplit.IsTransactionControl(st.Text) {
+		if m.skipReason(st) == "" {
 			n++
 		}
 	}
 	return n
 }
 
-// warnSkipped warns about the standalone BEGIN/COMMIT/END lines among a step's statements
-// from index from on, which ratchet skips as the legacy tool did, and about a script with
-// nothing to run.
+// skipReason returns why ratchet skips st, with a warning, rather than running it — a
+// standalone BEGIN/COMMIT, as the legacy tool did; a dump's LOCK TABLES on MySQL — or "".
+func (m *Migrator) skipReason(st sqlsplit.Statement) string {
+	if sqlsplit.IsTransactionControl(st.Text) {
+		return "ratchet runs each version in its own transaction"
+	}
+	return m.dialect.Skipped(st.Text)
+}
+
+// warnSkipped warns about the statements ratchet skips among a step's statements from
+// index from on (see skipReason), and about a script with nothing to run.
 func (m *Migrator) warnSkipped(step Step, from int) {
 	for _, st := range step.Statements[from:] {
-		if sqlsplit.IsTransactionControl(st.Text) {
+		if why := m.skipReason(st); why != "" {
 			m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
-				Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", step.Script.Path, st.Line, st.Text)})
+				Message: fmt.Sprintf("%s:%d: %q ignored: %s", step.Script.Path, st.Line, firstLine(st.Text), why)})
 		}
 	}
-	if from == 0 && countRunnable(step.Statements) == 0 {
+	if from == 0 && m.countRunnable(step.Statements) == 0 {
 		m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
 			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", step.Script.Path, step.Version)})
 	}
