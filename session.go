@@ -299,47 +299,48 @@ func (s *session) execPlain(ctx context.Context, stmts []string, started func(in
 // dialects keep their migration lock, and a journal that is deleted at each commit is kept
 // instead. A database in WAL mode, persistent and its owner's choice, is left as it is (its
 // readers need not wait for a writer). The close of the session restores both settings.
-func (s *session) hold(ctx context.Context) error {
+// held reports whether this call took the file's lock, waiting for other writers.
+func (s *session) hold(ctx context.Context) (held bool, err error) {
 	h := s.m.dialect.Hold()
 	if h == nil {
-		return nil
+		return false, nil
 	}
 	var journal, locking string
 	if err := s.conn.QueryRowContext(ctx, h.ReadJournal).Scan(&journal); err != nil {
-		return fmt.Errorf("reading the journal mode: %w", err)
+		return false, fmt.Errorf("reading the journal mode: %w", err)
 	}
 	journal = strings.ToLower(journal)
 	if slices.Contains(h.Unheld, journal) {
-		return nil
+		return false, nil
 	}
 	if err := s.conn.QueryRowContext(ctx, h.ReadLocking).Scan(&locking); err != nil {
-		return fmt.Errorf("reading the locking mode: %w", err)
+		return false, fmt.Errorf("reading the locking mode: %w", err)
 	}
 	if slices.Contains(h.Replace, journal) {
 		var mode string
 		if err := s.conn.QueryRowContext(ctx, fmt.Sprintf(h.SetJournal, h.Keep)).Scan(&mode); err != nil {
-			return fmt.Errorf("setting the journal mode: %w", err)
+			return false, fmt.Errorf("setting the journal mode: %w", err)
 		}
 		s.undo = append([]string{fmt.Sprintf(h.SetJournal, journal)}, s.undo...)
 	}
 	if strings.EqualFold(locking, h.Held) {
-		return nil
+		return false, nil
 	}
 	// The write lock first, then the exclusive mode inside that transaction: a connection
 	// that turned exclusive while waiting for another writer would keep the read lock that
 	// writer waits for.
 	if _, err := s.conn.ExecContext(ctx, h.BeginLocking); err != nil {
-		return fmt.Errorf("starting a transaction: %w", err)
+		return false, fmt.Errorf("starting a transaction: %w", err)
 	}
 	var mode string
-	err := s.conn.QueryRowContext(ctx, h.Exclusive).Scan(&mode)
+	err = s.conn.QueryRowContext(ctx, h.Exclusive).Scan(&mode)
 	if err == nil {
 		// The lock goes at the connection's next access once the mode is normal again.
 		s.undo = append([]string{h.Release}, s.undo...)
 		if _, err = s.conn.ExecContext(ctx, "COMMIT"); err == nil {
-			return nil
+			return true, nil
 		}
 	}
 	s.rollback(ctx)
-	return fmt.Errorf("holding the database file: %w", err)
+	return false, fmt.Errorf("holding the database file: %w", err)
 }

@@ -85,7 +85,24 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if len(plan.Steps) > 0 || !plan.Controlled {
 		// Only a run that writes holds an SQLite file: an up-to-date database is left to
 		// others.
-		if err := s.hold(ctx); err != nil {
+		held, err := s.hold(ctx)
+		if err != nil {
+			return res, err
+		}
+		if held {
+			// Another run may have written the file while this one waited for it: the plan
+			// is made again from what the file says now.
+			if st, err = s.plannableState(ctx); err != nil {
+				return res, err
+			}
+			res.Start, res.End = st.version, st.version
+			if plan, err = m.plan(st, target, uc); err != nil {
+				return res, err
+			}
+		}
+	}
+	if uc.beforeApply != nil && len(plan.Steps) > 0 {
+		if err := uc.beforeApply(ctx, plan, s.conn); err != nil {
 			return res, err
 		}
 	}
