@@ -31,7 +31,7 @@ type dryRun struct {
 	dialect string // the dialect's name, as in script names
 }
 
-// planDoc is the JSON document of a dry run.
+// doc is the JSON document of a dry run.
 func (d *dryRun) doc() map[string]any {
 	steps := make([]map[string]any, 0, len(d.plan.Steps))
 	for _, st := range d.plan.Steps {
