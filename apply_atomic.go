@@ -9,7 +9,6 @@ import (
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
 	"github.com/ratchetdb/ratchet/repository"
-	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // maxBatchSize bounds the SQL text sent in one round trip by an atomic upgrade: beyond a
@@ -27,19 +26,22 @@ func (s *session) applyAtomic(ctx context.Context, plan *Plan, res *Result) erro
 	if slices.ContainsFunc(plan.Steps, func(st Step) bool { return st.Script.Kind == repository.Go }) {
 		err = s.goTx(ctx, func(tx *sql.Tx) error {
 			a.q, a.tx = tx, tx
-			a.exec = func(ctx context.Context, stmts []string) (int, error) {
-				for i, q := range stmts {
-					if _, err := tx.ExecContext(ctx, q); err != nil {
+			a.exec = func(ctx context.Context, cmds []command) (int, error) {
+				for i, c := range cmds {
+					if c.fromStdin {
+						return i, fmt.Errorf("COPY … FROM STDIN cannot share an atomic upgrade with a Go migration")
+					}
+					if _, err := tx.ExecContext(ctx, c.sql); err != nil {
 						return i, err
 					}
 				}
-				return len(stmts), nil
+				return len(cmds), nil
 			}
 			return a.run(ctx)
 		})
 	} else {
 		a.q = s.conn
-		a.exec = func(ctx context.Context, stmts []string) (int, error) { return s.execAll(ctx, stmts, nil) }
+		a.exec = func(ctx context.Context, cmds []command) (int, error) { return s.execAll(ctx, cmds, nil) }
 		err = s.inTx(ctx, func() error { return a.run(ctx) })
 	}
 	if err != nil {
@@ -64,12 +66,12 @@ type atomicRun struct {
 	plan    *Plan
 	q       versiontable.Querier
 	tx      *sql.Tx // set when Go migrations need it
-	exec    func(ctx context.Context, stmts []string) (int, error)
+	exec    func(ctx context.Context, cmds []command) (int, error)
 	stamped bool
 	steps   []Step
 	entries []versiontable.Entry
 
-	batch   []string
+	batch   []command
 	owners  []batchOwner // the step and statement of each statement of batch
 	size    int
 	waiting []int // the entries whose statements wait in batch
@@ -123,8 +125,8 @@ func (a *atomicRun) run(ctx context.Context) error {
 			continue
 		}
 		for i, stmt := range step.Statements {
-			if !sqlsplit.IsTransactionControl(stmt.Text) {
-				a.batch = append(a.batch, stmt.Text)
+			if s.m.skipReason(stmt) == "" {
+				a.batch = append(a.batch, scriptCommand(stmt))
 				a.owners = append(a.owners, batchOwner{len(a.steps) - 1, i})
 				a.size += len(stmt.Text)
 			}

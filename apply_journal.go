@@ -147,11 +147,11 @@ func (r *journalRun) run(ctx context.Context) error {
 	r.s.m.warnSkipped(step, step.ResumeAt)
 	noTx := sqlsplit.NoTransaction(step.Script.SQL)
 	rollsBack := func(st sqlsplit.Statement) bool {
-		return !noTx && (sqlsplit.IsTransactionControl(st.Text) || r.s.m.dialect.Rollbackable(st.Text))
+		return !noTx && (r.s.m.skipReason(st) != "" || r.s.m.dialect.Rollbackable(st.Text))
 	}
 	stmts := step.Statements
 	for i := step.ResumeAt; i < len(stmts); {
-		if sqlsplit.IsTransactionControl(stmts[i].Text) && !rollsBack(stmts[i]) {
+		if r.s.m.skipReason(stmts[i]) != "" && !rollsBack(stmts[i]) {
 			r.j.Hashes = append(r.j.Hashes, statementHash(stmts[i].Text)) // skipped
 			i++
 			continue
@@ -180,13 +180,13 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 	s, j := r.s, r.j
 	stmt := r.step.Statements[i].Text
 	j.Running = i + 1
-	var texts []string
+	var texts []command
 	switch {
 	case r.pending:
 		// The claim, which already says so, waits in the transaction this statement commits.
 	case s.m.dialect.CommitsImplicitly(stmt) && s.m.multiStatementExec(ctx, s.conn):
 		// The statement commits the open transaction, and the record in it, before it runs.
-		texts = []string{s.m.dialect.BeginWrite(), s.table.Progress(j, true).Query}
+		texts = commands(s.m.dialect.BeginWrite(), s.table.Progress(j, true).Query)
 	default:
 		// Outside any transaction nothing can carry the record: it takes a commit of its own.
 		if err := s.table.RecordProgress(ctx, s.conn, j); err != nil {
@@ -195,7 +195,7 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 		}
 	}
 	s.statementStarted(r.step, i)
-	done, err := s.execAll(ctx, append(texts, stmt), nil)
+	done, err := s.execAll(ctx, append(texts, scriptCommand(r.step.Statements[i])), nil)
 	if err != nil {
 		if ctx.Err() != nil || s.m.driver.ConnectionLost(err) {
 			// The session is gone: the statement may have run. It stays in flight.
@@ -226,16 +226,16 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 // first, in a commit of its own: a crash during the group must not leave it in doubt.
 func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	s, j, step := r.s, r.j, r.step
-	var texts []string
+	var texts []command
 	owner := []int{} // the statement index of each text; -1 for bookkeeping
 	if j.Running > 0 {
 		done := *j
 		done.Running = 0
-		texts, owner = append(texts, s.table.Progress(&done, true).Query), append(owner, -1)
+		texts, owner = append(texts, commands(s.table.Progress(&done, true).Query)...), append(owner, -1)
 	}
 	prefix := len(texts)
 	for _, b := range s.beginStatements() {
-		texts, owner = append(texts, b), append(owner, -1)
+		texts, owner = append(texts, commands(b)...), append(owner, -1)
 	}
 	after := *j
 	after.Running = 0
@@ -243,11 +243,11 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	for i := from; i < end; i++ {
 		text := step.Statements[i].Text
 		after.Hashes = append(after.Hashes, statementHash(text))
-		if !sqlsplit.IsTransactionControl(text) {
-			texts, owner = append(texts, text), append(owner, i)
+		if s.m.skipReason(step.Statements[i]) == "" {
+			texts, owner = append(texts, scriptCommand(step.Statements[i])), append(owner, i)
 		}
 	}
-	texts, owner = append(texts, s.table.Progress(&after, true).Query, "COMMIT"), append(owner, -1, -1)
+	texts, owner = append(texts, commands(s.table.Progress(&after, true).Query, "COMMIT")...), append(owner, -1, -1)
 	done, err := s.execAll(ctx, texts, func(k int) {
 		if owner[k] >= 0 {
 			s.statementStarted(step, owner[k])

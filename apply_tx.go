@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
@@ -85,18 +86,18 @@ func (s *session) done(step Step, e *versiontable.Entry) *AppliedVersion {
 // A failure is a *ScriptError naming the failing statement, as the execution itself
 // reported it; ctx's error when the run was interrupted.
 func (s *session) runStatements(ctx context.Context, step Step, from, to int) error {
-	var texts []string
-	var index []int // position in step.Statements of each text
+	var cmds []command
+	var index []int // position in step.Statements of each command
 	for i := from; i < to; i++ {
-		if !sqlsplit.IsTransactionControl(step.Statements[i].Text) {
-			texts = append(texts, step.Statements[i].Text)
+		if s.m.skipReason(step.Statements[i]) == "" {
+			cmds = append(cmds, scriptCommand(step.Statements[i]))
 			index = append(index, i)
 		}
 	}
-	if len(texts) == 0 {
+	if len(cmds) == 0 {
 		return nil
 	}
-	done, err := s.execAll(ctx, texts, func(k int) { s.statementStarted(step, index[k]) })
+	done, err := s.execAll(ctx, cmds, func(k int) { s.statementStarted(step, index[k]) })
 	switch {
 	case err == nil:
 		return nil
@@ -119,7 +120,11 @@ func (m *Migrator) checkAtomic(plan *Plan) error {
 	if !m.dialect.TransactionalDDL() {
 		return fmt.Errorf("%w: DDL commits implicitly on %s", ErrNotAtomic, m.dialect.Name())
 	}
+	goMigration := slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Script.Kind == repository.Go })
 	for _, s := range plan.Steps {
+		if goMigration && slices.ContainsFunc(s.Statements, func(st sqlsplit.Statement) bool { return st.FromStdin }) {
+			return fmt.Errorf("%w: %s has a COPY … FROM STDIN, which cannot share a transaction with a Go migration", ErrNotAtomic, s.Script.Path)
+		}
 		if s.Journalled {
 			return fmt.Errorf("%w: %s must run outside a transaction (-- ratchet:no-transaction)", ErrNotAtomic, s.Script.Path)
 		}

@@ -38,6 +38,16 @@ type BatchDriver interface {
 	ExecBatch(ctx context.Context, conn any, stmts []string) (completed int, err error)
 }
 
+// CopyDriver is a [Driver] that runs a COPY … FROM STDIN with the rows that follow it in a
+// script (as pg_dump writes them) through the database's COPY protocol, as psql does. Without
+// one, such a script is refused before anything runs.
+type CopyDriver interface {
+	Driver
+	// CopyFrom runs stmt, a COPY … FROM STDIN, on conn, a driver connection as
+	// [sql.Conn.Raw] passes it, with the rows read from rows in the statement's format.
+	CopyFrom(ctx context.Context, conn any, stmt string, rows io.Reader) error
+}
+
 // genericDriver is the Driver of a Migrator made without [WithDriver]: it finds error codes
 // through the methods drivers commonly implement and knows the errors database/sql and the
 // network report for a lost session. Statements then run one per Exec.

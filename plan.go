@@ -216,6 +216,10 @@ func (m *Migrator) step(from, v int) (Step, error) {
 				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
 					Err: fmt.Errorf("%q would end the transaction version %d runs in; remove it: ratchet commits each version itself", firstLine(st.Text), v)}
 			}
+			if _, ok := m.driver.(CopyDriver); st.FromStdin && !ok {
+				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
+					Err: fmt.Errorf("%w: %q: its rows need the COPY protocol, which this program's driver does not offer", ErrRefusedStatement, firstLine(st.Text))}
+			}
 			if why := m.dialect.Refused(st.Text); why != "" {
 				return Step{}, &ScriptError{Version: v, Script: s.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
 					Err: fmt.Errorf("%w: %q: %s", ErrRefusedStatement, firstLine(st.Text), why)}

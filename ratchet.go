@@ -217,6 +217,26 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 	}))
 }
 
+// Exclusive runs fn while holding the migration lock that upgrades take, so that no
+// migration of the database, from this process or another, runs meanwhile: for a restore,
+// or a backup that must not see a migration half way. fn must not upgrade the database
+// through a Migrator of this process, which would wait for the lock fn's caller holds. On
+// SQLite, which has no migration lock apart from the file's own, fn runs without one.
+func (m *Migrator) Exclusive(ctx context.Context, fn func(context.Context) error) error {
+	if m.dialect.Lock() == nil {
+		return fn(ctx)
+	}
+	s, err := m.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx)
+	if cerr := s.close(ctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // checkVersion validates an explicit version number against the repository.
 func (m *Migrator) checkVersion(v int) error {
 	switch {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ratchetdb/ratchet/internal/lock"
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 // session is the one connection a run works on, and what the run set up on it. Every
@@ -112,7 +113,7 @@ func (s *session) beginStatements() []string {
 
 // begin starts a transaction that writes (see beginStatements).
 func (s *session) begin(ctx context.Context) error {
-	if _, err := s.execAll(ctx, s.beginStatements(), nil); err != nil {
+	if _, err := s.execAll(ctx, commands(s.beginStatements()...), nil); err != nil {
 		s.rollback(ctx)
 		return fmt.Errorf("starting a transaction: %w", err)
 	}
@@ -189,11 +190,86 @@ func (s *session) goTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// execAll runs stmts in order on the session — in one round trip where the driver and the
-// connection allow it — and returns how many completed before the first failure. Nothing
-// is ever sent twice. When the statements go one per Exec, started (if not nil) is called
-// with each one's index before it is sent.
-func (s *session) execAll(ctx context.Context, stmts []string, started func(int)) (completed int, err error) {
+// command is one statement for execAll: its SQL and, for a COPY … FROM STDIN, its rows.
+type command struct {
+	sql       string
+	fromStdin bool
+	rows      string
+}
+
+// commands returns plain statements as commands.
+func commands(stmts ...string) []command {
+	cmds := make([]command, len(stmts))
+	for i, st := range stmts {
+		cmds[i] = command{sql: st}
+	}
+	return cmds
+}
+
+// scriptCommand returns a script's statement as a command.
+func scriptCommand(st sqlsplit.Statement) command {
+	return command{sql: st.Text, fromStdin: st.FromStdin, rows: st.Rows}
+}
+
+// execAll runs cmds in order on the session — the statements between two COPY … FROM STDIN
+// in one round trip where the driver and the connection allow it, each COPY through the
+// COPY protocol — and returns how many completed before the first failure. Nothing is ever
+// sent twice. When statements go one per Exec, started (if not nil) is called with each
+// one's index before it is sent.
+func (s *session) execAll(ctx context.Context, cmds []command, started func(int)) (completed int, err error) {
+	for completed < len(cmds) {
+		if c := cmds[completed]; c.fromStdin {
+			if started != nil {
+				started(completed)
+			}
+			if err := s.copyFrom(ctx, c); err != nil {
+				return completed, err
+			}
+			completed++
+			continue
+		}
+		end := completed
+		var stmts []string
+		for end < len(cmds) && !cmds[end].fromStdin {
+			stmts = append(stmts, cmds[end].sql)
+			end++
+		}
+		from := completed
+		n, err := s.execPlain(ctx, stmts, func(i int) {
+			if started != nil {
+				started(from + i)
+			}
+		})
+		completed += n
+		if err != nil {
+			return completed, err
+		}
+	}
+	return completed, nil
+}
+
+// copyFrom runs a COPY … FROM STDIN with its rows through the driver.
+func (s *session) copyFrom(ctx context.Context, c command) error {
+	cd, ok := s.m.driver.(CopyDriver)
+	if !ok {
+		return errors.New("COPY … FROM STDIN needs a driver that speaks the COPY protocol")
+	}
+	var err error
+	rawErr := s.conn.Raw(func(dc any) error {
+		err = cd.CopyFrom(ctx, dc, c.sql, strings.NewReader(c.rows))
+		if err != nil && s.m.driver.ConnectionLost(err) {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if err == nil {
+		err = rawErr
+	}
+	return err
+}
+
+// execPlain runs plain statements, in one round trip where it can (see execAll).
+func (s *session) execPlain(ctx context.Context, stmts []string, started func(int)) (completed int, err error) {
 	if bd, ok := s.m.driver.(BatchDriver); ok && len(stmts) > 1 && s.m.multiStatementExec(ctx, s.conn) {
 		rawErr := s.conn.Raw(func(dc any) error {
 			completed, err = bd.ExecBatch(ctx, dc, stmts)
@@ -223,47 +299,48 @@ func (s *session) execAll(ctx context.Context, stmts []string, started func(int)
 // dialects keep their migration lock, and a journal that is deleted at each commit is kept
 // instead. A database in WAL mode, persistent and its owner's choice, is left as it is (its
 // readers need not wait for a writer). The close of the session restores both settings.
-func (s *session) hold(ctx context.Context) error {
+// held reports whether this call took the file's lock, waiting for other writers.
+func (s *session) hold(ctx context.Context) (held bool, err error) {
 	h := s.m.dialect.Hold()
 	if h == nil {
-		return nil
+		return false, nil
 	}
 	var journal, locking string
 	if err := s.conn.QueryRowContext(ctx, h.ReadJournal).Scan(&journal); err != nil {
-		return fmt.Errorf("reading the journal mode: %w", err)
+		return false, fmt.Errorf("reading the journal mode: %w", err)
 	}
 	journal = strings.ToLower(journal)
 	if slices.Contains(h.Unheld, journal) {
-		return nil
+		return false, nil
 	}
 	if err := s.conn.QueryRowContext(ctx, h.ReadLocking).Scan(&locking); err != nil {
-		return fmt.Errorf("reading the locking mode: %w", err)
+		return false, fmt.Errorf("reading the locking mode: %w", err)
 	}
 	if slices.Contains(h.Replace, journal) {
 		var mode string
 		if err := s.conn.QueryRowContext(ctx, fmt.Sprintf(h.SetJournal, h.Keep)).Scan(&mode); err != nil {
-			return fmt.Errorf("setting the journal mode: %w", err)
+			return false, fmt.Errorf("setting the journal mode: %w", err)
 		}
 		s.undo = append([]string{fmt.Sprintf(h.SetJournal, journal)}, s.undo...)
 	}
 	if strings.EqualFold(locking, h.Held) {
-		return nil
+		return false, nil
 	}
 	// The write lock first, then the exclusive mode inside that transaction: a connection
 	// that turned exclusive while waiting for another writer would keep the read lock that
 	// writer waits for.
 	if _, err := s.conn.ExecContext(ctx, h.BeginLocking); err != nil {
-		return fmt.Errorf("starting a transaction: %w", err)
+		return false, fmt.Errorf("starting a transaction: %w", err)
 	}
 	var mode string
-	err := s.conn.QueryRowContext(ctx, h.Exclusive).Scan(&mode)
+	err = s.conn.QueryRowContext(ctx, h.Exclusive).Scan(&mode)
 	if err == nil {
 		// The lock goes at the connection's next access once the mode is normal again.
 		s.undo = append([]string{h.Release}, s.undo...)
 		if _, err = s.conn.ExecContext(ctx, "COMMIT"); err == nil {
-			return nil
+			return true, nil
 		}
 	}
 	s.rollback(ctx)
-	return fmt.Errorf("holding the database file: %w", err)
+	return false, fmt.Errorf("holding the database file: %w", err)
 }

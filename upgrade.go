@@ -85,7 +85,24 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if len(plan.Steps) > 0 || !plan.Controlled {
 		// Only a run that writes holds an SQLite file: an up-to-date database is left to
 		// others.
-		if err := s.hold(ctx); err != nil {
+		held, err := s.hold(ctx)
+		if err != nil {
+			return res, err
+		}
+		if held {
+			// Another run may have written the file while this one waited for it: the plan
+			// is made again from what the file says now.
+			if st, err = s.plannableState(ctx); err != nil {
+				return res, err
+			}
+			res.Start, res.End = st.version, st.version
+			if plan, err = m.plan(st, target, uc); err != nil {
+				return res, err
+			}
+		}
+	}
+	if uc.beforeApply != nil && len(plan.Steps) > 0 {
+		if err := uc.beforeApply(ctx, plan, s.conn); err != nil {
 			return res, err
 		}
 	}
@@ -264,7 +281,7 @@ func (m *Migrator) entry(step Step, start time.Time) versiontable.Entry {
 		Checksum:   step.Script.Checksum(),
 		AppliedAt:  start,
 		Duration:   m.cfg.now().Sub(start),
-		Statements: countRunnable(step.Statements),
+		Statements: m.countRunnable(step.Statements),
 		AppliedBy:  m.cfg.appliedBy,
 	}
 }
@@ -281,29 +298,37 @@ func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	}
 }
 
-// countRunnable returns how many of a script's statements run: all but the standalone
-// BEGIN/COMMIT lines ratchet skips.
-func countRunnable(stmts []sqlsplit.Statement) int {
+// countRunnable returns how many of a script's statements run: all but those ratchet
+// skips (see skipReason).
+func (m *Migrator) countRunnable(stmts []sqlsplit.Statement) int {
 	n := 0
 	for _, st := range stmts {
-		if !sqlsplit.IsTransactionControl(st.Text) {
+		if m.skipReason(st) == "" {
 			n++
 		}
 	}
 	return n
 }
 
-// warnSkipped warns about the standalone BEGIN/COMMIT/END lines among a step's statements
-// from index from on, which ratchet skips as the legacy tool did, and about a script with
-// nothing to run.
+// skipReason returns why ratchet skips st, with a warning, rather than running it — a
+// standalone BEGIN/COMMIT, as the legacy tool did; a dump's LOCK TABLES on MySQL — or "".
+func (m *Migrator) skipReason(st sqlsplit.Statement) string {
+	if sqlsplit.IsTransactionControl(st.Text) {
+		return "ratchet runs each version in its own transaction"
+	}
+	return m.dialect.Skipped(st.Text)
+}
+
+// warnSkipped warns about the statements ratchet skips among a step's statements from
+// index from on (see skipReason), and about a script with nothing to run.
 func (m *Migrator) warnSkipped(step Step, from int) {
 	for _, st := range step.Statements[from:] {
-		if sqlsplit.IsTransactionControl(st.Text) {
+		if why := m.skipReason(st); why != "" {
 			m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
-				Message: fmt.Sprintf("%s:%d: %q ignored: ratchet runs each version in its own transaction", step.Script.Path, st.Line, st.Text)})
+				Message: fmt.Sprintf("%s:%d: %q ignored: %s", step.Script.Path, st.Line, firstLine(st.Text), why)})
 		}
 	}
-	if from == 0 && countRunnable(step.Statements) == 0 {
+	if from == 0 && m.countRunnable(step.Statements) == 0 {
 		m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
 			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", step.Script.Path, step.Version)})
 	}

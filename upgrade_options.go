@@ -1,5 +1,10 @@
 package ratchet
 
+import (
+	"context"
+	"database/sql"
+)
+
 // UpgradeOption changes how one [Migrator.Upgrade] (or [Migrator.Plan]) runs.
 type UpgradeOption interface{ applyUpgrade(*upgradeConfig) }
 
@@ -8,6 +13,7 @@ type upgradeConfig struct {
 	inFlight        inFlight
 	skipSanityCheck bool
 	atomic          bool
+	beforeApply     func(context.Context, *Plan, *sql.Conn) error
 }
 
 // recovery says what to do with a version that failed part way (see [Resume] and [Retry]).
@@ -81,4 +87,14 @@ func upgradeSettings(opts []UpgradeOption) upgradeConfig {
 // fast way to bring a fresh test database up to date.
 func Atomic() UpgradeOption {
 	return upgradeOptionFunc(func(c *upgradeConfig) { c.atomic = true })
+}
+
+// BeforeApply sets a function that [Migrator.Upgrade] calls once it holds the migration lock
+// and knows that the plan has versions to apply, before it writes anything: the place for a
+// backup that no concurrent migration can race or duplicate. conn is the run's own
+// connection, which on SQLite holds the file: a backup of it must go through conn (VACUUM
+// INTO). fn must leave conn as it found it, with no transaction open. An error stops the
+// upgrade with nothing written.
+func BeforeApply(fn func(ctx context.Context, plan *Plan, conn *sql.Conn) error) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.beforeApply = fn })
 }

@@ -16,15 +16,23 @@ import (
 	"github.com/ratchetdb/ratchet/dialect"
 )
 
+// Querier is what backups need of a database handle: *sql.DB and *sql.Conn have it.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Database is the database a backup is taken from or restored into, and how the external
 // tools reach it. The zero values of the connection fields mean the tools' defaults.
 type Database struct {
 	// Dialect is [dialect.SQLite], [dialect.Postgres] or [dialect.MySQL].
 	Dialect dialect.Dialect
-	// DB is an open pool on the database. SQLite backups run VACUUM INTO on it; [Contents]
-	// queries it; restores into MySQL/MariaDB drop the database's objects through it.
-	// Restores into SQLite and PostgreSQL do not use it.
-	DB *sql.DB
+	// DB is an open pool or connection on the database. SQLite backups run VACUUM INTO on
+	// it (a connection that holds the file's lock can back it up); [Contents] queries it;
+	// restores into MySQL/MariaDB drop the database's objects through it. Restores into
+	// SQLite and PostgreSQL do not use it.
+	DB Querier
 	// Name is the SQLite file path, or the database's name on its server.
 	Name string
 	// Host, Port and User reach a server.

@@ -69,11 +69,23 @@ func (mysqlMethod) restore(ctx context.Context, db Database, r io.Reader) error 
 // mysqlEmpty drops the database's views, tables, routines and events on one connection,
 // with foreign key checks off so that tables go in any order.
 func mysqlEmpty(ctx context.Context, db Database) error {
-	conn, err := db.DB.Conn(ctx)
-	if err != nil {
-		return err
+	// One connection, for the session setting below: a pool's own, or the one given.
+	var conn *sql.Conn
+	switch q := db.DB.(type) {
+	case *sql.Conn:
+		conn = q
+	case interface {
+		Conn(context.Context) (*sql.Conn, error)
+	}:
+		c, err := q.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conn = c
+	default:
+		return fmt.Errorf("backup: a MySQL restore needs a *sql.DB or *sql.Conn, not %T", db.DB)
 	}
-	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "SET FOREIGN_KEY_CHECKS = 0"); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/backup"
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/dburl"
@@ -64,11 +64,18 @@ func runDBBackup(cmd *cobra.Command, g *globals, f backupFlags) error {
 	if err != nil {
 		return err
 	}
-	v, err := m.Version(ctx)
-	if err != nil {
+	var path string
+	var man *backup.Manifest
+	// Under the migration lock: a dump must not see a migration half way (MariaDB's dump
+	// fails with "Table definition has changed").
+	err = m.Exclusive(ctx, func(ctx context.Context) error {
+		v, err := m.Version(ctx)
+		if err != nil {
+			return err
+		}
+		path, man, err = g.writeBackup(ctx, s, v, f.out, pick(f.dir, s.backupDir, "."))
 		return err
-	}
-	path, man, err := g.writeBackup(ctx, s, v, f.out, pick(f.dir, s.backupDir, "."))
+	})
 	if err != nil {
 		return err
 	}
@@ -79,6 +86,11 @@ func runDBBackup(cmd *cobra.Command, g *globals, f backupFlags) error {
 // when out is empty under its default name in dir (a name of its own when concurrent
 // backups start within the same second). It returns the absolute path.
 func (g *globals) writeBackup(ctx context.Context, s *session, v int, out, dir string) (string, *backup.Manifest, error) {
+	return g.writeBackupThrough(ctx, s, backupDatabase(s.db), v, out, dir)
+}
+
+// writeBackupThrough is writeBackup through the database handle of bd.
+func (g *globals) writeBackupThrough(ctx context.Context, s *session, bd backup.Database, v int, out, dir string) (string, *backup.Manifest, error) {
 	info := backup.Info{RepositoryID: s.repo.ID(), Version: v, RatchetVersion: g.app.version}
 	if out == "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -88,13 +100,13 @@ func (g *globals) writeBackup(ctx context.Context, s *session, v int, out, dir s
 		if err != nil {
 			return "", nil, err
 		}
-		return backup.CreateIn(ctx, backupDatabase(s.db), abs, info)
+		return backup.CreateIn(ctx, bd, abs, info)
 	}
 	path, err := filepath.Abs(out)
 	if err != nil {
 		return "", nil, err
 	}
-	man, err := backup.Create(ctx, backupDatabase(s.db), path, info)
+	man, err := backup.Create(ctx, bd, path, info)
 	if errors.Is(err, fs.ErrExist) {
 		return "", nil, usageErrorf("%s already exists: a backup never replaces a file (choose another --out, or --dir)", path)
 	}
@@ -106,12 +118,14 @@ func backupDatabase(db *database) backup.Database {
 	u := db.url
 	bd := backup.Database{
 		Dialect:  db.dialect,
-		DB:       db.DB,
 		Name:     u.Database,
 		Host:     u.Host,
 		Port:     u.Port,
 		User:     u.User,
 		Password: u.Password(),
+	}
+	if db.DB != nil {
+		bd.DB = db.DB
 	}
 	switch db.dialect {
 	case dialect.Postgres:
@@ -140,22 +154,18 @@ type upgradeBackup struct {
 
 // backupBeforeUpgrade writes a backup to dir when dir is set and the upgrade to target has
 // versions to apply, and prints its path.
-func (g *globals) backupBeforeUpgrade(ctx context.Context, s *session, m *ratchet.Migrator, target int, dir string, opts []ratchet.UpgradeOption) (*upgradeBackup, error) {
-	if dir == "" {
-		return nil, nil
-	}
-	plan, err := m.Plan(ctx, target, opts...)
-	if err != nil || len(plan.Steps) == 0 {
-		return nil, err
-	}
-	path, _, err := g.writeBackup(ctx, s, plan.Current, "", dir)
+func (g *globals) backupBeforeUpgrade(ctx context.Context, s *session, conn *sql.Conn, version int, dir string) (*upgradeBackup, error) {
+	// Through the run's own connection: on SQLite it holds the file.
+	bd := backupDatabase(s.db)
+	bd.DB = conn
+	path, _, err := g.writeBackupThrough(ctx, s, bd, version, "", dir)
 	if err != nil {
 		return nil, fmt.Errorf("nothing applied: the backup before upgrading failed: %w", err)
 	}
 	if !s.json {
-		fmt.Fprintf(g.stdout, "backup of version %d written to %s\n", plan.Current, path)
+		fmt.Fprintf(g.stdout, "backup of version %d written to %s\n", version, path)
 	}
-	return &upgradeBackup{path: path, version: plan.Current, restore: g.restoreCommand(s, path)}, nil
+	return &upgradeBackup{path: path, version: version, restore: g.restoreCommand(s, path)}, nil
 }
 
 // explain ends the error of a failed upgrade with the command that restores the backup.

@@ -68,34 +68,41 @@ func runDBRestore(cmd *cobra.Command, g *globals, path string, f restoreFlags) e
 		return restoreError(err)
 	}
 	created := false
-	switch {
-	case s.db.absent && s.db.dialect == dialect.SQLite:
-		// The restore writes the file itself: nothing to create, nothing left if it fails.
-	case s.db.absent:
+	if s.db.absent && s.db.dialect.CreatesDatabases() {
 		if err := s.db.create(ctx); err != nil {
 			return err
 		}
 		created = true
-	case !f.yes:
-		contents, err := backup.Contents(ctx, backupDatabase(s.db))
-		if err != nil {
-			return fmt.Errorf("%s: listing what the restore would replace: %w", s.db.url, err)
-		}
-		if len(contents) > 0 {
-			if err := g.confirmRestore(cmd, s, path, man, contents); err != nil {
-				return err
+	}
+	m, err := g.migrator(s)
+	if err != nil {
+		return err
+	}
+	// Under the migration lock: a restore's DROPs must not interleave with a migration.
+	err = m.Exclusive(ctx, func(ctx context.Context) error {
+		if !s.db.absent && !created && !f.yes {
+			contents, err := backup.Contents(ctx, backupDatabase(s.db))
+			if err != nil {
+				return fmt.Errorf("%s: listing what the restore would replace: %w", s.db.url, err)
+			}
+			if len(contents) > 0 {
+				if err := g.confirmRestore(cmd, s, path, man, contents); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	target := backupDatabase(s.db)
-	if s.db.dialect == dialect.SQLite {
-		// The file is replaced: no connection may stay open on the old one.
-		if err := s.db.Close(); err != nil {
-			return err
+		target := backupDatabase(s.db)
+		if s.db.dialect == dialect.SQLite {
+			// The file is replaced: no connection may stay open on the old one.
+			if err := s.db.Close(); err != nil {
+				return err
+			}
+			s.db.DB, target.DB = nil, nil
 		}
-		s.db.DB, target.DB = nil, nil
-	}
-	if _, err := backup.Restore(ctx, target, path, s.repo.ID()); err != nil {
+		_, err := backup.Restore(ctx, target, path, s.repo.ID())
+		return err
+	})
+	if err != nil {
 		err = restoreError(err)
 		if created {
 			// The database exists only for this restore: a failed restore leaves none.

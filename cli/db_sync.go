@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -224,12 +226,19 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 			plan = p
 		}
 	}
-	bk, err := g.backupBeforeUpgrade(ctx, s, m, target, pick(f.backupDir, s.backupDir), opts)
-	if err != nil {
-		return err
-	}
-	if bk != nil {
-		report.backup = bk.path
+	var bk *upgradeBackup
+	if dir := pick(f.backupDir, s.backupDir); dir != "" {
+		// Taken once the run holds the migration lock and knows that there is something to
+		// apply: concurrent runs never both back up, nor back up a version about to change.
+		opts = append(opts, ratchet.BeforeApply(func(ctx context.Context, plan *ratchet.Plan, conn *sql.Conn) (err error) {
+			if out.live != nil {
+				out.live.pause()
+			}
+			if bk, err = g.backupBeforeUpgrade(ctx, s, conn, plan.Current, dir); bk != nil {
+				report.backup = bk.path
+			}
+			return err
+		}))
 	}
 	if !s.json && isTerminal(g.stdout) {
 		out.live = newLiveLine(g.stdout, plan)

@@ -31,7 +31,7 @@ type dryRun struct {
 	dialect string // the dialect's name, as in script names
 }
 
-// planDoc is the JSON document of a dry run.
+// doc is the JSON document of a dry run.
 func (d *dryRun) doc() map[string]any {
 	steps := make([]map[string]any, 0, len(d.plan.Steps))
 	for _, st := range d.plan.Steps {
@@ -47,7 +47,9 @@ func (d *dryRun) doc() map[string]any {
 		steps = append(steps, step)
 	}
 	doc := map[string]any{"dry_run": true, "dialect": d.dialect, "from": d.plan.Current, "to": d.plan.Target,
-		"controlled": d.plan.Controlled || d.stampAt >= 0, "plan": steps}
+		// Whether the database is under version control now; "from" is where the upgrade
+		// would start, after any stamp.
+		"controlled": d.plan.Controlled && d.stampAt < 0, "plan": steps}
 	switch {
 	case d.stampAt >= 0:
 		doc["stamp_at"] = d.stampAt

@@ -42,10 +42,14 @@ func runDBVersionControl(cmd *cobra.Command, g *globals, f versionControlFlags) 
 		return err
 	}
 	defer s.Close()
+	absent := s.db.absent
 	if err := stampAt(cmd, g, s, v); err != nil {
 		return err
 	}
 	doc := map[string]any{"version": v, "repository_id": s.repo.ID()}
+	if absent {
+		doc["created_database"] = s.db.url.String()
+	}
 	return g.print(s.settings, doc, fmt.Sprintf("database is now under version control at version %d", v))
 }
 

@@ -42,7 +42,10 @@ type spec struct {
 	// transaction before they run, temporary tables excepted.
 	committing map[string]bool
 	// refused lists, by first keyword, statements a script may not contain, with the reason.
-	refused        map[string]string
+	refused map[string]string
+	// skipped lists, by their first two keywords, statements ratchet skips with a warning,
+	// with the reason.
+	skipped        map[string]string
 	numberedParams bool
 	identQuote     byte
 	// maxIdent is the longest identifier the backend keeps intact; identInChars says whether
@@ -148,6 +151,27 @@ func (d Dialect) CommitsImplicitly(stmt string) bool {
 	}
 	after := strings.Fields(head[i+len(kw):])
 	return len(after) == 0 || after[0] != "TEMPORARY"
+}
+
+// Skipped returns why ratchet skips stmt, with a warning, instead of running it on this
+// dialect, or "".
+func (d Dialect) Skipped(stmt string) string {
+	kw := sqlsplit.Keyword(stmt)
+	if kw == "" {
+		return ""
+	}
+	for key, why := range d.spec().skipped {
+		first, second, _ := strings.Cut(key, " ")
+		if first != kw {
+			continue
+		}
+		head := strings.ToUpper(stmt[:min(len(stmt), 256)])
+		i := strings.Index(head, kw)
+		if after := strings.Fields(head[i+len(kw):]); len(after) > 0 && strings.TrimRight(after[0], ";") == second {
+			return why
+		}
+	}
+	return ""
 }
 
 // Refused returns why a script may not contain stmt on this dialect, or "".

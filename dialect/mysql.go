@@ -28,6 +28,15 @@ var mysqlSpec = spec{
 	refused: map[string]string{
 		"USE": "USE would run the rest of the version in another database, away from its journal; ratchet applies a version to the database it is given (remove the USE, or qualify the names)",
 	},
+	// mysqldump and mariadb-dump wrap each table's rows in LOCK TABLES … UNLOCK TABLES.
+	// Tables locked so make every other table, the journal included, unusable until
+	// UNLOCK; the migration lock already keeps other migrations out.
+	skipped: map[string]string{
+		"LOCK TABLES":   "ratchet journals the version in tables LOCK TABLES would lock it out of; its migration lock keeps other migrations out",
+		"LOCK TABLE":    "ratchet journals the version in tables LOCK TABLES would lock it out of; its migration lock keeps other migrations out",
+		"UNLOCK TABLES": "it goes with the LOCK TABLES ratchet skips",
+		"UNLOCK TABLE":  "it goes with the LOCK TABLES ratchet skips",
+	},
 	maxVersion:    math.MaxInt32, // INTEGER is 32 bits here
 	identQuote:    '`',
 	maxIdent:      64,

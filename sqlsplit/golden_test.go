@@ -47,6 +47,9 @@ func renderGolden(stmts []Statement, err error) string {
 		} else {
 			b.WriteString(s.Text + "\n")
 		}
+		if s.FromStdin {
+			b.WriteString("--- rows from stdin:\n" + s.Rows)
+		}
 	}
 	if len(stmts) == 0 {
 		b.WriteString("(no statements)\n")

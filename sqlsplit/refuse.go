@@ -22,8 +22,7 @@ func nulByte(script string) *SyntaxError {
 
 // metaCommand refuses the backslash at i when it starts a line: psql reads it as one of
 // its own commands (\connect, \set, \i, …), which ratchet cannot run and no server
-// understands. Between a COPY … FROM STDIN statement and its "\." line the backslashes
-// belong to the data rows and are left alone.
+// understands. The rows of a COPY … FROM STDIN are not scanned at all (see copyRows).
 func (s *scanner) metaCommand(i int) error {
 	src := s.src
 	j := i
@@ -39,12 +38,6 @@ func (s *scanner) metaCommand(i int) error {
 	}
 	if len(name) > 20 {
 		name = name[:20] + "…"
-	}
-	if s.copyData {
-		if name == "." {
-			s.copyData = false
-		}
-		return nil
 	}
 	return &SyntaxError{Line: s.lineOf(i), NotSQL: true,
 		Msg: `psql meta-command \` + name + ` is not SQL: ratchet sends scripts to the server, which cannot run psql commands; remove it`}

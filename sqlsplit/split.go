@@ -19,6 +19,12 @@ type Statement struct {
 	// Offset is the byte offset of the first token in the script, so that
 	// script[Offset:Offset+len(Text)] == Text.
 	Offset int
+	// FromStdin is true for a PostgreSQL COPY … FROM STDIN, whose rows follow it in the
+	// script, as pg_dump writes them: Rows holds them, from the line after the statement up
+	// to, not including, the "\." line that ends them. They go to the server through the
+	// COPY protocol, as psql sends them.
+	FromStdin bool
+	Rows      string
 }
 
 // byteOrderMark is the UTF-8 byte order mark some editors write at the start of a file.
@@ -53,10 +59,6 @@ type scanner struct {
 
 	line    int // the line number at byte lineOff
 	lineOff int
-
-	// copyData is true between a COPY … FROM STDIN statement and its "\." line: the
-	// rows in between are data, whose backslashes are not psql meta-commands.
-	copyData bool
 }
 
 // split scans the whole script.
@@ -89,13 +91,32 @@ func (s *scanner) split() ([]Statement, error) {
 			return nil, err
 		}
 		if text := strings.TrimRightFunc(s.src[start:end], unicode.IsSpace); text != "" {
-			stmts = append(stmts, Statement{Text: text, Line: s.advanceLine(start), Offset: start})
+			st := Statement{Text: text, Line: s.advanceLine(start), Offset: start}
 			if s.rules.metaCommands && copyFromStdin(text) {
-				s.copyData = true
+				if st.Rows, next, err = s.copyRows(end); err != nil {
+					return nil, err
+				}
+				st.FromStdin = true
 			}
+			stmts = append(stmts, st)
 		}
 		i = next
 	}
+}
+
+// copyRows returns the rows of the COPY … FROM STDIN statement whose terminator is at end:
+// the lines after the statement's own, up to the "\." line, and the offset after that line.
+func (s *scanner) copyRows(end int) (rows string, next int, err error) {
+	src := s.src
+	first := lineEnd(src, end)
+	for i := first; i < len(src); {
+		j := lineEnd(src, i)
+		if strings.TrimRight(src[i:j], "\r\n") == `\.` {
+			return src[first:i], j, nil
+		}
+		i = j
+	}
+	return "", 0, s.errorAt(end, `COPY … FROM STDIN: its rows are not ended by a "\." line`)
 }
 
 // advanceLine returns the line of byte off, which must not precede any offset passed

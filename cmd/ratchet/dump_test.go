@@ -12,10 +12,11 @@ import (
 	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
-// The tests in this file apply a schema dump written by the database's own dump tool as a
-// version, and require the catalog it leaves to be the one the database's own client leaves
+// The tests in this file apply a dump written by the database's own dump tool as a version,
+// and require the schema and rows it leaves to be the ones the database's own client leaves
 // from the same file: a baseline taken from an existing database is the common first
-// version, and the dump changes its session (search_path, SQL mode, character set) on the way.
+// version, and the dump changes its session (search_path, SQL mode, character set) on the
+// way, and on PostgreSQL sends its rows through COPY … FROM stdin.
 
 // dumpSchemas are the source schemas, rich enough to hit what dumps do: types, sequences,
 // identities, functions and triggers with their own terminators, views, comments, keys.
@@ -31,6 +32,10 @@ var dumpSchemas = map[string][]string{
 		"COMMENT ON TABLE a IS 'the a''s; with a semicolon'",
 		"CREATE SCHEMA extra",
 		"CREATE TABLE extra.c (id int, CONSTRAINT c_pos CHECK (id > 0))",
+		// pg_dump writes rows as COPY … FROM stdin followed by the data and a \. line.
+		"INSERT INTO a (name, m) VALUES ('tab\there', 'ok'), (E'back\\\\slash; semi', NULL), ('\\.', 'sad')",
+		"INSERT INTO b (a_id) SELECT id FROM a",
+		"INSERT INTO extra.c VALUES (1), (2)",
 	},
 	"mysql": {
 		"CREATE TABLE a (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'x;y', KEY k_name (name)) CHARSET=utf8mb4",
@@ -39,6 +44,8 @@ var dumpSchemas = map[string][]string{
 		"CREATE TRIGGER tr BEFORE INSERT ON a FOR EACH ROW SET NEW.name = UPPER(NEW.name)",
 		"CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END",
 		"CREATE FUNCTION f(x INT) RETURNS INT DETERMINISTIC BEGIN DECLARE y INT; SET y = x * 2; RETURN y; END",
+		"INSERT INTO a VALUES (1, 'semi; colon'), (2, 'q '' \\\\ b')",
+		"INSERT INTO b (a_id) VALUES (1), (2)",
 	},
 }
 
@@ -89,19 +96,19 @@ func clientArgs(t *testing.T, name string, tdb *testdb.DB) []string {
 // \restrict key.
 var dumpVariance = regexp.MustCompile(`(?m)^\\(un)?restrict \S+$`)
 
-// dumpSchema returns the schema-only dump of tdb; compare leaves ratchet's bookkeeping and
-// comments out, for comparing two databases.
+// dumpSchema returns the dump (schema and rows) of tdb; compare leaves ratchet's
+// bookkeeping and comments out, for comparing two databases.
 func dumpSchema(t *testing.T, name string, tdb *testdb.DB, compare bool) string {
 	t.Helper()
 	var cmd *exec.Cmd
 	if name == "postgresql" {
-		args := []string{"--schema-only", "--no-owner", "--no-privileges"}
+		args := []string{"--no-owner", "--no-privileges"}
 		if compare {
 			args = append(args, "--exclude-table=public.migrate_version", "--exclude-table=public.ratchet_*")
 		}
 		cmd = exec.Command("pg_dump", append(args, clientArgs(t, name, tdb)...)...)
 	} else {
-		args := []string{"--no-data", "--routines", "--triggers", "--events", "--skip-comments"}
+		args := []string{"--routines", "--triggers", "--events", "--skip-comments", "--skip-dump-date"}
 		if compare {
 			for _, tb := range []string{"migrate_version", "ratchet_history", "ratchet_journal"} {
 				args = append(args, "--ignore-table="+tdb.Name+"."+tb)

@@ -15,12 +15,13 @@ import (
 	"github.com/creack/pty"
 )
 
-// slowRepo writes a repository whose version 1 runs for a few seconds on SQLite, statement
+// slowRepo writes a repository whose version 1 runs for seconds on SQLite (two statements
+// that each take long enough on a fast machine for the live line to appear), statement
 // by statement (a no-transaction script), and whose version 2 is quick.
 func slowRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	slow := "CREATE TABLE big%d AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT x FROM c;\n"
+	slow := "CREATE TABLE big%d AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c;\n"
 	files := map[string]string{
 		"migrate.cfg": "[db_settings]\nrepository_id=progress\n",
 		"versions/001_slow_default_upgrade.sql": "-- ratchet:no-transaction\nCREATE TABLE t1 (id INTEGER);\n" +

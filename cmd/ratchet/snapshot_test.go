@@ -115,7 +115,7 @@ func cmdMissingDB(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	name := u.Database + "_missing"
-	ts.Setenv(args[0], swapDatabase(raw, name))
+	ts.Setenv(args[0], testdb.ReplaceDatabase(raw, name))
 	ts.Defer(func() {
 		if err := testdb.Drop(u.Dialect, name); err != nil {
 			ts.Logf("%v", err)
@@ -149,16 +149,4 @@ func cmdDBExists(ts *testscript.TestScript, neg bool, args []string) {
 	if exists == neg {
 		ts.Fatalf("database %s exists: %v", u, exists)
 	}
-}
-
-// swapDatabase swaps the database name in a server URL's path, keeping its query.
-func swapDatabase(raw, name string) string {
-	scheme, rest, _ := strings.Cut(raw, "://")
-	host, tail, _ := strings.Cut(rest, "/")
-	_, query, hasQuery := strings.Cut(tail, "?")
-	out := scheme + "://" + host + "/" + name
-	if hasQuery {
-		out += "?" + query
-	}
-	return out
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,10 @@ import (
 // Driver is ratchet's [ratchet.BatchDriver] for pgx. Its zero value is ready to use.
 type Driver struct{}
 
-var _ ratchet.BatchDriver = Driver{}
+var (
+	_ ratchet.BatchDriver = Driver{}
+	_ ratchet.CopyDriver  = Driver{}
+)
 
 // New returns the driver.
 func New() Driver { return Driver{} }
@@ -71,4 +75,14 @@ func (Driver) ExecBatch(ctx context.Context, conn any, stmts []string) (int, err
 		completed++
 	}
 	return completed, mrr.Close()
+}
+
+// CopyFrom runs a COPY … FROM STDIN with its rows through the COPY protocol, as psql does.
+func (Driver) CopyFrom(ctx context.Context, conn any, stmt string, rows io.Reader) error {
+	c, ok := conn.(interface{ Conn() *pgx.Conn })
+	if !ok {
+		return fmt.Errorf("pgxdriver: %T is not a pgx connection", conn)
+	}
+	_, err := c.Conn().PgConn().CopyFrom(ctx, rows, stmt)
+	return err
 }

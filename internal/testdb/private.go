@@ -132,7 +132,7 @@ func (s *Server) Kill(t testing.TB) {
 
 // DatabaseURL returns the ratchet URL of database name on the server, with the superuser's
 // credentials.
-func (s *Server) DatabaseURL(name string) string { return replaceDatabase(s.URL, name) }
+func (s *Server) DatabaseURL(name string) string { return ReplaceDatabase(s.URL, name) }
 
 // NewDB creates a fresh database `ratchet_t_<random>` on the server. It goes away with the
 // server; its pool's connections break when the server is stopped or killed.

@@ -120,7 +120,7 @@ func Create(name string) (url, dbName string, err error) {
 	if _, err := admin.Exec("CREATE DATABASE " + d.Ident(dbName)); err != nil {
 		return "", "", fmt.Errorf("testdb: creating %s: %w", dbName, err)
 	}
-	return replaceDatabase(ServerURL(name), dbName), dbName, nil
+	return ReplaceDatabase(ServerURL(name), dbName), dbName, nil
 }
 
 // Admin returns a connection to the server's own test database, skipping or failing the
@@ -186,8 +186,8 @@ func Connect(raw string) (*sql.DB, error) {
 	return db, nil
 }
 
-// replaceDatabase swaps the database name in a server URL's path.
-func replaceDatabase(raw, name string) string {
+// ReplaceDatabase swaps the database name in a server URL's path, keeping its query.
+func ReplaceDatabase(raw, name string) string {
 	scheme, rest, _ := strings.Cut(raw, "://")
 	host, tail, _ := strings.Cut(rest, "/")
 	_, query, hasQuery := strings.Cut(tail, "?")
