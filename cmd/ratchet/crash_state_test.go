@@ -22,10 +22,10 @@ import (
 // every dialect, so that kills land inside journalled versions on SQLite and PostgreSQL too.
 
 const (
-	crashVersions = 40 // versions in the crash repository
+	crashVersions = 30 // versions in the crash repository
 	crashFillRows = 10000
 	crashRepoID   = "process_test" // the repository id writeRepo writes
-	crashSleep    = "0.03"         // seconds each sleep statement sleeps
+	crashSleep    = "0.02"         // seconds each sleep statement sleeps
 )
 
 // crashKind is what a statement of the crash repository does.
