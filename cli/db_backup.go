@@ -31,11 +31,13 @@ SQLite is copied with VACUUM INTO, PostgreSQL dumped with pg_dump (custom format
 package postgresql-client), MariaDB/MySQL with mariadb-dump or mysqldump
 --single-transaction, routines, triggers and events included (Debian package mariadb-client).
 
-The backup is one file, written with mode 0600 under a temporary name, verified, then renamed:
-either it is complete or it is not there. It never replaces an existing file. It carries a
-manifest (dialect, database, repository id, version, creation time, size and SHA-256) that
-db restore checks. Without --out it is named <database>-v<version>-<UTC time>.ratchet-backup
-in --dir, else in the config file's [ratchet] backup_dir, else in the current directory.`,
+The backup is one file, written with mode 0600 under a temporary name, verified, then linked
+to its name: either it is complete or it is not there. It never replaces an existing file, not
+even one written meanwhile by another backup. It carries a manifest (dialect, database,
+repository id, version, creation time, size and SHA-256, and a checksum of the manifest itself)
+that db restore checks. Without --out it is named <database>-v<version>-<UTC time>.ratchet-backup
+in --dir, else in the config file's [ratchet] backup_dir, else in the current directory; when
+another backup took that name in the same second, -2, -3, … is added before the extension.`,
 		Example: "  ratchet db backup --dir /var/backups/glance\n  ratchet db backup --out before-upgrade.ratchet-backup\n  ratchet db backup --output json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -27,13 +27,16 @@ func newDBRestoreCmd(g *globals) *cobra.Command {
 is at now. This is the way back from an upgrade: downgrades are not supported.
 
 Safety checks, all made before anything changes: the whole file is read and its manifest,
-size and SHA-256 checked (a truncated, modified or foreign file is refused, exit 2); a backup
-of another dialect or of another repository (repository_id) is refused (exit 2). A database
-that is not empty is replaced only once confirmed: on a terminal you are asked; otherwise
---yes is required (exit 2 without it).
+size and SHA-256 checked (a truncated or foreign file, or one whose payload or manifest was
+modified, is refused, exit 2); a backup of another dialect or of another repository
+(repository_id) is refused (exit 2); the restore tools must be installed, and an SQLite file
+must not be in use (a -wal or hot -journal beside it). A database that is not empty is
+replaced only once confirmed: on a terminal you are asked; otherwise --yes is required (exit 2
+without it).
 
 The database may be another one than the backup's (--database): a missing PostgreSQL or
-MariaDB/MySQL database is created, as db sync does, and a missing SQLite file too.
+MariaDB/MySQL database is created, as db sync does, and dropped again if the restore fails;
+a missing SQLite file is written by the restore itself.
 SQLite: the file is replaced atomically (stop the programs using it first). PostgreSQL:
 everything outside the system schemas is dropped and the backup restored by pg_restore and
 psql in one transaction, so that a failure changes nothing. MariaDB/MySQL: the database's
