@@ -826,8 +826,8 @@ func TestCrashResumeRestartsJournalAtomically(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	// ratchet qualifies the journal with the database's name.
-	waitFor(t, c.tdb.DB, "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND command <> 'Sleep' AND info LIKE '%.ratchet_journal%' AND id <> CONNECTION_ID()")
+	// Kill once ratchet's rewrite of the journal waits for the row.
+	waitForLockWait(t, c.tdb.DB)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
