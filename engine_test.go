@@ -47,8 +47,9 @@ func TestSQLitePlainDSNLocking(t *testing.T) {
 	res, err := m.Upgrade(ctx, ratchet.Latest)
 	waited := time.Since(start)
 	var lt *ratchet.LockTimeoutError
-	if !errors.As(err, &lt) || !errors.Is(err, ratchet.ErrLockTimeout) || lt.Timeout != timeout {
-		t.Fatalf("Upgrade while another connection writes = %+v, %v; want a LockTimeoutError", res, err)
+	if !errors.As(err, &lt) || !errors.Is(err, ratchet.ErrLockTimeout) || lt.Timeout != timeout ||
+		err.Error() != "another process is migrating this database: lock not acquired within 300ms" {
+		t.Fatalf("Upgrade while another connection writes = %+v, %v; want the servers' lock-timeout error", res, err)
 	}
 	if res == nil || len(res.Applied) != 0 {
 		t.Errorf("result %+v: want a result with nothing applied", res)

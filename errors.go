@@ -37,6 +37,17 @@ var (
 	ErrLockTimeout = errors.New("timed out waiting for the migration lock")
 )
 
+// repositoryError reports a repository this dialect cannot use, naming the file at fault.
+type repositoryError struct {
+	file string
+	err  error
+}
+
+func (e *repositoryError) Error() string { return e.file + ": " + e.err.Error() }
+
+// Unwrap returns [ErrInvalidRepository] and the cause.
+func (e *repositoryError) Unwrap() []error { return []error{ErrInvalidRepository, e.err} }
+
 // LockTimeoutError reports a migration lock held elsewhere for longer than the timeout — on
 // SQLite, a file another connection kept locked for that long.
 type LockTimeoutError struct {

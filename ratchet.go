@@ -152,7 +152,7 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 	// PostgreSQL would truncate a longer name silently, and the table would never be
 	// found again under the name asked for.
 	if err := d.CheckIdent("version_table", repo.VersionTable()); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRepository, err)
+		return nil, &repositoryError{file: "migrate.cfg", err: err}
 	}
 	return &Migrator{db: db, dialect: d, driver: cfg.driver, repo: repo, cfg: cfg}, nil
 }

@@ -297,6 +297,13 @@ func badInputCases() []badInput {
 		badInput{name: "migrate.cfg with an empty repository_id", prep: cfg("[db_settings]\nrepository_id=\n"), want: `migrate\.cfg.*repository_id`, args: std("db", "sync")},
 		badInput{name: "migrate.cfg with a repository_id too long", prep: cfg("[db_settings]\nrepository_id=" + strings.Repeat("r", 251) + "\n"), want: `migrate\.cfg.*repository_id.*250`, args: std("db", "sync")},
 		badInput{name: "migrate.cfg with a malformed line", prep: cfg("[db_settings]\nrepository_id badinput\n"), want: `^migrate\.cfg: line 2: "repository_id badinput" is not a "name = value" line`, args: std("db", "sync")},
+		// PostgreSQL would silently truncate the name and never find the table again.
+		badInput{name: "migrate.cfg with a version_table too long for PostgreSQL", dialects: []string{"postgresql"},
+			prep: cfg("[db_settings]\nrepository_id=badinput\nversion_table=" + strings.Repeat("v", 64) + "\n"),
+			want: `^migrate\.cfg: version_table "v{64}" is 64 bytes long; postgresql keeps at most 63`, args: std("db", "sync")},
+		badInput{name: "migrate.cfg with a version_table too long for MySQL", dialects: []string{"mysql"},
+			prep: cfg("[db_settings]\nrepository_id=badinput\nversion_table=" + strings.Repeat("é", 65) + "\n"),
+			want: `^migrate\.cfg: version_table "é{65}" is 65 characters long; mysql keeps at most 64`, args: std("db", "sync")},
 		badInput{name: "migrate.cfg with a bad use_timestamp_numbering", prep: cfg("[db_settings]\nrepository_id=badinput\nuse_timestamp_numbering=maybe\n"), want: `migrate\.cfg.*use_timestamp_numbering`, args: std("db", "sync")},
 		badInput{name: "migrate.cfg is a directory", prep: func(t *testing.T, e *badEnv) {
 			os.Remove(filepath.Join(e.repo, "migrate.cfg"))

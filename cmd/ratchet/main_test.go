@@ -13,6 +13,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	_ "modernc.org/sqlite"
+
+	"github.com/ratchetdb/ratchet/internal/testenv"
 )
 
 // ratchetBin is the ratchet binary built once by TestMain; every scenario runs it as a user
@@ -44,7 +46,7 @@ func runTests(m *testing.M) int {
 	}
 	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
 	goEnv = map[string]string{"GOCACHE": vals[0], "GOMODCACHE": vals[1], "GOPROXY": vals[2]}
-	return m.Run()
+	return testenv.Main(m)
 }
 
 // goEnv holds the Go settings passed to scenarios that run the go command.
