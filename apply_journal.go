@@ -39,6 +39,10 @@ type journalRun struct {
 	// pending is true while a claim of the journal row waits, uncommitted, in a transaction
 	// that the version's first statement (DDL) commits before it runs.
 	pending bool
+	// recorded is the statement the journal row names as running, as far as this run knows
+	// what it committed: it stays there after the statement completed, until the next
+	// write. j.Running, by contrast, is the statement running now (0 between statements).
+	recorded int
 }
 
 // applyJournalled applies a version that cannot run in one transaction. It returns nil, nil
@@ -113,6 +117,7 @@ func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
 	claimed, err := s.table.Claimed(res, r.j)
 	if claimed && err == nil {
 		r.pending = pending
+		r.recorded = r.j.Running
 		return false, nil
 	}
 	if pending {
@@ -193,6 +198,7 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 			j.Running = 0
 			return err
 		}
+		r.recorded = j.Running
 	}
 	s.statementStarted(r.step, i)
 	done, err := s.execAll(ctx, append(texts, scriptCommand(r.step.Statements[i])), nil)
@@ -216,6 +222,8 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 		return s.m.statementError(r.step, i, err)
 	}
 	r.pending = false
+	r.recorded = j.Running // the row still names it: the next write records it done
+	j.Running = 0
 	j.Hashes = append(j.Hashes, statementHash(stmt))
 	return nil
 }
@@ -228,12 +236,9 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	s, j, step := r.s, r.j, r.step
 	var texts []command
 	owner := []int{} // the statement index of each text; -1 for bookkeeping
-	if j.Running > 0 {
-		done := *j
-		done.Running = 0
-		texts, owner = append(texts, commands(s.table.Progress(&done, true).Query)...), append(owner, -1)
+	if r.recorded > 0 {
+		texts, owner = append(texts, commands(s.table.Progress(j, true).Query)...), append(owner, -1)
 	}
-	prefix := len(texts)
 	for _, b := range s.beginStatements() {
 		texts, owner = append(texts, commands(b)...), append(owner, -1)
 	}
@@ -253,10 +258,8 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 			s.statementStarted(step, owner[k])
 		}
 	})
-	if done >= prefix {
-		j.Running = 0
-	}
 	if err == nil {
+		r.recorded = 0
 		j.Hashes = after.Hashes
 		return nil
 	}
@@ -391,7 +394,7 @@ func (r *journalRun) stopped(ctx context.Context, err error) error {
 	}
 	if interrupted {
 		// Not contextError: what ran of this version could not be rolled back.
-		return fmt.Errorf("interrupted (%w): %w", ctx.Err(), stoppedError(j))
+		return &interruptedError{fmt.Errorf("interrupted (%w): %w", ctx.Err(), stoppedError(j))}
 	}
 	return err
 }

@@ -202,10 +202,10 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 	}
 	s, err := m.open(ctx, true)
 	if err != nil {
-		return m.busy(err)
+		return interrupted(ctx, m.busy(err))
 	}
 	defer s.close(ctx)
-	return m.busy(s.inTx(ctx, func() error {
+	return interrupted(ctx, m.busy(s.inTx(ctx, func() error {
 		st, err := s.readState(ctx)
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 			return &AlreadyControlledError{Version: st.version}
 		}
 		return s.stamp(ctx, st, version)
-	}))
+	})))
 }
 
 // Exclusive runs fn while holding the migration lock that upgrades take, so that no

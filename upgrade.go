@@ -46,7 +46,23 @@ func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOptio
 	if res == nil {
 		res = &Result{}
 	}
-	return res, m.busy(err)
+	return res, interrupted(ctx, m.busy(err))
+}
+
+// interruptedError is the error of a run that was cancelled: its text says so.
+type interruptedError struct{ err error }
+
+func (e *interruptedError) Error() string { return e.err.Error() }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+// interrupted makes sure that the error of a cancelled run says it was interrupted, at
+// whatever point the cancellation stopped it (connecting, reading the state, stamping).
+func interrupted(ctx context.Context, err error) error {
+	var ie *interruptedError
+	if err == nil || ctx.Err() == nil || errors.As(err, &ie) {
+		return err
+	}
+	return &interruptedError{fmt.Errorf("interrupted: %w", err)}
 }
 
 func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption) (res *Result, err error) {
@@ -137,8 +153,13 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 		if stamped {
 			s.m.emit(Event{Kind: Stamped, Message: note})
 			defer func() {
-				if err != nil && len(res.Applied) == 0 {
-					err = errors.Join(err, s.unstamp(ctx, before))
+				if err == nil || len(res.Applied) > 0 {
+					return
+				}
+				// A session that is gone (dropped to cancel a statement) can take nothing
+				// back, and saying so would only bury the error that matters.
+				if uerr := s.unstamp(ctx, before); uerr != nil && !s.m.driver.ConnectionLost(uerr) {
+					err = fmt.Errorf("%w; taking back the stamp at version 0 failed too: %v", err, uerr)
 				}
 			}()
 		}
@@ -358,7 +379,7 @@ func (m *Migrator) multiStatementExec(ctx context.Context, q versiontable.Querie
 // is reported as such and not as whatever the driver said about the aborted statement.
 func contextError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("interrupted, the running version was rolled back: %w", ctxErr)
+		return &interruptedError{fmt.Errorf("interrupted, the running version was rolled back: %w", ctxErr)}
 	}
 	return err
 }

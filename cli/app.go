@@ -77,6 +77,10 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	msg := oneLine(dburl.Redact(err.Error() + hint(err)))
+	if code == ExitInterrupted && !strings.Contains(msg, "interrupted") {
+		// Cancelled before the engine had anything to say about it (while connecting).
+		msg = "interrupted: " + msg
+	}
 	fmt.Fprintf(stderr, "%s: %s\n", a.name, msg)
 	if g.output == "json" {
 		doc := map[string]any{}

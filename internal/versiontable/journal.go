@@ -188,6 +188,9 @@ func (t *Table) RecordProgress(ctx context.Context, q Querier, j *Journal) error
 
 // FailJournal records the failure that stopped the version at statement j.Running, with the
 // statements j says were applied. An empty msg records an interruption rather than a failure.
+// It never lowers the count of applied statements: a session that was dropped to cancel it
+// may still have had its last statements committed by the server, and the row then says
+// more than j knows.
 func (t *Table) FailJournal(ctx context.Context, q Querier, j *Journal, line int, msg string) error {
 	b := t.builder(false)
 	var failure any
@@ -196,7 +199,7 @@ func (t *Table) FailJournal(ctx context.Context, q Querier, j *Journal, line int
 	}
 	query := "UPDATE " + t.ident(JournalTable) + " SET done = " + b.p(j.Done()) + ", hashes = " + b.p(strings.Join(j.Hashes, ",")) +
 		", running = " + b.p(j.Running) + ", failed_line = " + b.p(line) + ", error = " + b.p(failure) +
-		" WHERE repository_id = " + b.p(t.repoID)
+		" WHERE repository_id = " + b.p(t.repoID) + " AND version = " + b.p(j.Version) + " AND done <= " + b.p(j.Done())
 	if _, err := q.ExecContext(ctx, query, b.args...); err != nil {
 		return fmt.Errorf("journalling a failure: %w", err)
 	}
