@@ -83,14 +83,14 @@ func (s *session) plannableState(ctx context.Context) (state, error) {
 // PlanFrom works out the steps from version current to target without reading the database,
 // as [Migrator.Plan] does for the database's own version. current must be 0 or a version of
 // the repository.
-func (m *Migrator) PlanFrom(current, target int) (*Plan, error) {
+func (m *Migrator) PlanFrom(current, target int, opts ...UpgradeOption) (*Plan, error) {
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
 	if err := m.checkVersion(current); err != nil {
 		return nil, err
 	}
-	return m.plan(state{version: current, controlled: true}, target, upgradeConfig{})
+	return m.plan(state{version: current, controlled: true}, target, upgradeSettings(opts))
 }
 
 // plan computes the steps from st's version to target. It walks the repository's versions,
@@ -129,6 +129,11 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 	}
 	if st.journal != nil && len(p.Steps) > 0 {
 		if err := recoverStopped(st.journal, &p.Steps[0], uc); err != nil {
+			return nil, err
+		}
+	}
+	if uc.atomic {
+		if err := m.checkAtomic(p); err != nil {
 			return nil, err
 		}
 	}

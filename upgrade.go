@@ -88,11 +88,6 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 	if err != nil {
 		return res, err
 	}
-	if uc.atomic {
-		if err := m.checkAtomic(plan); err != nil {
-			return res, err
-		}
-	}
 	if !uc.skipSanityCheck {
 		if err := s.sanityCheck(ctx); err != nil {
 			return res, err

@@ -177,7 +177,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	var plan *ratchet.Plan
 	if stampVersion >= 0 {
 		// Refuse a bad target before stamping, so that a refused sync changes nothing.
-		plan, err = m.PlanFrom(stampVersion, target)
+		plan, err = m.PlanFrom(stampVersion, target, opts...)
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func runUpgrade(cmd *cobra.Command, g *globals, f syncFlags) error {
 	} else if s.db.absent {
 		// Check the request against an empty database before creating it, so that a refused
 		// upgrade creates nothing.
-		plan, err = m.PlanFrom(0, target)
+		plan, err = m.PlanFrom(0, target, opts...)
 		if err != nil {
 			return err
 		}

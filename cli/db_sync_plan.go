@@ -176,9 +176,9 @@ func runDryRun(cmd *cobra.Command, g *globals, f syncFlags, target, stampVersion
 				return &ratchet.AlreadyControlledError{Version: st.Version}
 			}
 		}
-		d.plan, err = m.PlanFrom(stampVersion, target)
+		d.plan, err = m.PlanFrom(stampVersion, target, opts...)
 	case s.db.absent:
-		if d.plan, err = m.PlanFrom(0, target); err == nil {
+		if d.plan, err = m.PlanFrom(0, target, opts...); err == nil {
 			d.plan.Controlled = false
 		}
 	default:
