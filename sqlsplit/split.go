@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -90,7 +89,7 @@ func (s *scanner) split() ([]Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if text := strings.TrimRightFunc(s.src[start:end], unicode.IsSpace); text != "" {
+		if text := strings.TrimRightFunc(s.src[start:end], func(r rune) bool { return r < utf8.RuneSelf && s.space(byte(r)) }); text != "" {
 			st := Statement{Text: text, Line: s.advanceLine(start), Offset: start}
 			if s.rules.metaCommands && copyFromStdin(text) {
 				if st.Rows, next, err = s.copyRows(end); err != nil {
@@ -149,14 +148,10 @@ func (s *scanner) skipSpace(i int) (int, error) {
 		switch {
 		case c == s.delim[0] && strings.HasPrefix(src[i:], s.delim):
 			return i, nil
-		case isSpace(c):
+		case s.space(c):
 			i++
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(src[i:])
-			if !unicode.IsSpace(r) {
-				return i, nil
-			}
-			i += size
+			return i, nil // a word's byte to every supported database
 		default:
 			end, ok, err := s.comment(i)
 			if err != nil {
@@ -193,7 +188,7 @@ func (s *scanner) statement(start int) (end, next int, err error) {
 			continue
 		}
 		switch {
-		case isSpace(c):
+		case s.space(c):
 			i++
 		case c == '\'':
 			i, err = s.quoted(i, s.rules.backslashEscapes, "string literal")
