@@ -73,7 +73,7 @@ func TestCrashInterruptWhileJournalWaits(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Fatalf("ratchet ended with %v, want exit 130\nstdout:\n%sstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	c.quiesce(crashRun{args: cmd.Args})
+	c.quiesce(crashRun{args: c.args("db", "sync")})
 
 	var rows, done, running int
 	if err := c.tdb.DB.QueryRow("SELECT count(*) FROM ledger WHERE version = 2").Scan(&rows); err != nil {
@@ -116,33 +116,15 @@ func TestCrashInterruptDuringBookkeeping(t *testing.T) {
 	})
 	c := &crashTest{t: t, name: "postgresql", repo: repo, tdb: testdb.New(t, "postgresql")}
 	c.run("db", "sync", "1")
-	tx, err := c.tdb.DB.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, stdout, stderr, err := interruptWhileLocked(t, c, "SELECT * FROM migrate_version FOR UPDATE")
 	defer tx.Rollback()
-	if _, err := tx.Exec("SELECT * FROM migrate_version FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Fatalf("ratchet ended with %v, want exit 130\nstdout:\n%sstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	c.quiesce(crashRun{args: cmd.Args})
+	c.quiesce(crashRun{args: c.args("db", "sync")})
 	var version, done, running int
 	if err := c.tdb.DB.QueryRow("SELECT version FROM migrate_version").Scan(&version); err != nil {
 		t.Fatal(err)
@@ -180,26 +162,8 @@ func TestCrashInterruptBeforeVersionsSaysSo(t *testing.T) {
 	})
 	c := &crashTest{t: t, name: "postgresql", repo: repo, tdb: testdb.New(t, "postgresql")}
 	c.run("db", "sync", "1")
-	tx, err := c.tdb.DB.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, stdout, stderr, err := interruptWhileLocked(t, c, "LOCK TABLE migrate_version IN ACCESS EXCLUSIVE MODE")
 	defer tx.Rollback()
-	if _, err := tx.Exec("LOCK TABLE migrate_version IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("ratchet ended with %v, want exit 130 and a message saying it was interrupted\nstdout:\n%sstderr:\n%s", err, stdout.String(), stderr.String())
 	}
@@ -243,4 +207,30 @@ func waitForLockWait(t *testing.T, db *sql.DB) {
 		}
 		time.Sleep(innodbRefresh)
 	}
+}
+
+// interruptWhileLocked holds lock (a statement taking a lock) in a transaction of its own,
+// starts `ratchet db sync` on PostgreSQL, sends it SIGINT once it waits for that lock, and
+// returns the transaction, still open, with what ratchet printed and how it ended.
+func interruptWhileLocked(t *testing.T, c *crashTest, lock string) (tx *sql.Tx, stdout, stderr *bytes.Buffer, err error) {
+	t.Helper()
+	tx, err = c.tdb.DB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(lock); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, c.tdb.DB, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	return tx, stdout, stderr, cmd.Wait()
 }
