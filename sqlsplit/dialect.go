@@ -28,9 +28,6 @@ func (d Dialect) String() string {
 // lexRules are the differences between dialects, kept as data so that the scanner never
 // asks which dialect it is reading.
 type lexRules struct {
-	// verticalTab: \v is whitespace (MySQL). SQLite and PostgreSQL 15 read it as a stray
-	// character, so there it is left to the database like any other byte.
-	verticalTab bool
 	// backslashEscapes: a backslash escapes the next byte inside '…' and "…" (MySQL).
 	backslashEscapes bool
 	// backticks: `…` quotes an identifier, `` escapes a backtick (SQLite, MySQL).
@@ -114,7 +111,6 @@ func (d Dialect) rules() (lexRules, bool) {
 	case MySQL:
 		return lexRules{
 			backslashEscapes:      true,
-			verticalTab:           true,
 			backticks:             true,
 			hashComments:          true,
 			dashCommentNeedsSpace: true,

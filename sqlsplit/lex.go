@@ -2,11 +2,9 @@ package sqlsplit
 
 import "strings"
 
-// space reports whether c is whitespace to the dialect's own lexer: ASCII only, since every
-// supported database reads other bytes (a no-break space, say) as part of a word.
-func (s *scanner) space(c byte) bool {
-	return isSpace(c) && (c != '\v' || s.rules.verticalTab)
-}
+// space reports whether c is whitespace to the database's own client: ASCII only, since
+// every supported database reads other bytes (a no-break space, say) as part of a word.
+func (s *scanner) space(c byte) bool { return isSpace(c) }
 
 // isSpace reports whether c is ASCII whitespace.
 func isSpace(c byte) bool {
