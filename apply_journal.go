@@ -43,6 +43,8 @@ type journalRun struct {
 	// what it committed: it stays there after the statement completed, until the next
 	// write. j.Running, by contrast, is the statement running now (0 between statements).
 	recorded int
+	// sent is true once a statement of the version was sent to the database.
+	sent bool
 }
 
 // applyJournalled applies a version that cannot run in one transaction. It returns nil, nil
@@ -96,6 +98,13 @@ func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
 			return skip, err
 		}
 		return false, s.inTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
+	}
+	if s.handedOver == step.Version {
+		// The previous version's closing transaction, which advanced the version to this
+		// step's From, handed the journal row over, naming the first statement as running.
+		s.handedOver = 0
+		r.recorded = 1
+		return false, nil
 	}
 	pending := false
 	if first, ok := r.firstToRun(); ok && s.m.dialect.CommitsImplicitly(first.Text) && s.m.multiStatementExec(ctx, s.conn) {
@@ -187,8 +196,9 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 	j.Running = i + 1
 	var texts []command
 	switch {
-	case r.pending:
-		// The claim, which already says so, waits in the transaction this statement commits.
+	case r.pending || r.recorded == i+1:
+		// The claim (or the row handed over), which already says so, is committed or waits
+		// in the transaction this statement commits.
 	case s.m.dialect.CommitsImplicitly(stmt) && s.m.multiStatementExec(ctx, s.conn):
 		// The statement commits the open transaction, and the record in it, before it runs.
 		texts = commands(s.m.dialect.BeginWrite(), s.table.Progress(j, true).Query)
@@ -200,7 +210,12 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 		}
 		r.recorded = j.Running
 	}
+	if ctx.Err() != nil {
+		j.Running = 0 // never sent
+		return ctx.Err()
+	}
 	s.statementStarted(r.step, i)
+	r.sent = true
 	done, err := s.execAll(ctx, append(texts, scriptCommand(r.step.Statements[i])), nil)
 	if err != nil {
 		if ctx.Err() != nil || s.m.driver.ConnectionLost(err) {
@@ -253,6 +268,7 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 		}
 	}
 	texts, owner = append(texts, commands(s.table.Progress(&after, true).Query, "COMMIT")...), append(owner, -1, -1)
+	r.sent = true
 	done, err := s.execAll(ctx, texts, func(k int) {
 		if owner[k] >= 0 {
 			s.statementStarted(step, owner[k])
@@ -302,7 +318,11 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 	if !s.m.dialect.TransactionalDDL() && s.m.multiStatementExec(ctx, s.conn) {
 		// One round trip for the bookkeeping, one for the commit, once the version update
 		// is known to have touched its row.
-		stmts := s.table.FinishJournalStatements(step.From, step.Version, e)
+		// When the next version starts with a statement that commits by itself, the journal
+		// row is handed over to it here, naming that statement as running: its implicit
+		// commit then carries no record, and the version costs one redo flush less.
+		next := r.handOver()
+		stmts := s.table.FinishJournalStatements(step.From, step.Version, e, next)
 		queries := []string{s.m.dialect.BeginWrite()}
 		var args []any
 		for _, st := range stmts {
@@ -320,6 +340,9 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 			s.rollback(ctx)
 			return nil, err
 		}
+		if next != nil {
+			s.handedOver = next.Version
+		}
 		return &e, nil
 	}
 	err := s.inTx(ctx, func() error { return r.record(ctx, s.conn, e) })
@@ -327,6 +350,18 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		return nil, err
 	}
 	return &e, nil
+}
+
+// handOver returns the journal the next step starts with, when the journal row can pass to
+// it in this step's closing transaction: a fresh journalled SQL version whose first
+// statement commits by itself. nil otherwise.
+func (r *journalRun) handOver() *versiontable.Journal {
+	next := r.s.next
+	if next == nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
+		next.From != r.step.Version || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
+		return nil
+	}
+	return &versiontable.Journal{Version: next.Version, Script: next.Script.Path, Total: len(next.Statements), Running: 1}
 }
 
 // record writes the bookkeeping of a completed step on q.
@@ -357,6 +392,14 @@ func (r *journalRun) stopped(ctx context.Context, err error) error {
 		}
 	}
 	interrupted := ctx.Err() != nil
+	if !r.sent && j.Done() == 0 && !step.Recovering && step.Script.Kind == repository.SQL {
+		// Nothing of the version reached the database: it did not start, and its journal
+		// row (handed over by the previous version) goes.
+		if derr := s.table.DeleteJournal(detached, s.conn); derr != nil && !s.m.driver.ConnectionLost(derr) {
+			err = errors.Join(err, derr)
+		}
+		return contextError(ctx, err)
+	}
 	line, msg := 0, ""
 	var se *ScriptError
 	if errors.As(err, &se) {

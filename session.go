@@ -30,6 +30,10 @@ type session struct {
 	// broken is set when the connection is in a state that must not reach a pool: a
 	// transaction that could not be ended, a setting that could not be restored.
 	broken bool
+	// next is the step after the one being applied, if any; handedOver is the version the
+	// journal row was handed over to by the last step's closing transaction (0 for none).
+	next       *Step
+	handedOver int
 }
 
 // open returns a session on a connection of the Migrator's pool. It sets the busy timeout

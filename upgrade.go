@@ -170,7 +170,11 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 			return err
 		}
 	}
-	for _, step := range plan.Steps {
+	for i, step := range plan.Steps {
+		s.next = nil
+		if i+1 < len(plan.Steps) {
+			s.next = &plan.Steps[i+1]
+		}
 		apply := s.applyStep
 		if step.Journalled || step.Recovering {
 			// A resumed or retried version continues its journal, which its completion

@@ -192,11 +192,20 @@ type Statement struct {
 }
 
 // FinishJournalStatements returns the statements that record a journalled version applied:
-// its history row, the removal of the journal and, last, so that its rows affected are the
-// Exec's, the conditional version update (check it with [Table.CheckAdvanced]). For dialects
-// whose bind parameters are written "?".
-func (t *Table) FinishJournalStatements(from, to int, e Entry) []Statement {
-	return []Statement{t.recordStatement([]Entry{e}), t.deleteJournal(), t.advanceStatement(from, to)}
+// its history row, the removal of the journal — or, with next, its hand-over to the next
+// version, which starts with next's first statement recorded as running — and, last, so
+// that its rows affected are the Exec's, the conditional version update (check it with
+// [Table.CheckAdvanced]). For dialects whose bind parameters are written "?".
+func (t *Table) FinishJournalStatements(from, to int, e Entry, next *Journal) []Statement {
+	journal := t.deleteJournal()
+	if next != nil {
+		b := t.builder(false)
+		journal = b.statement("UPDATE " + t.ident(JournalTable) + " SET version = " + b.p(next.Version) + ", script = " + b.p(next.Script) +
+			", total = " + b.p(next.Total) + ", done = " + b.p(next.Done()) + ", hashes = " + b.p(strings.Join(next.Hashes, ",")) +
+			", running = " + b.p(next.Running) + ", failed_line = 0, error = NULL, earlier = " + b.p(next.Earlier) +
+			" WHERE repository_id = " + b.p(t.repoID))
+	}
+	return []Statement{t.recordStatement([]Entry{e}), journal, t.advanceStatement(from, to)}
 }
 
 // Entry is one row of the history table: one applied script.
