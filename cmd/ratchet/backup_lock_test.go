@@ -60,8 +60,9 @@ func TestConcurrentSyncsBackUpOnce(t *testing.T) {
 	}
 }
 
-// TestRestoreWaitsForTheMigrationLock: a restore does not run its DROPs while a migration
-// holds the lock; with a short lock timeout it gives up, changing nothing.
+// TestRestoreWaitsForTheMigrationLock: a restore does not run its DROPs, nor a backup its
+// dump, while a migration holds the lock; with a short lock timeout they give up, changing
+// nothing.
 func TestRestoreWaitsForTheMigrationLock(t *testing.T) {
 	sleep := map[string]string{"postgresql": "SELECT pg_sleep(30);\n", "mysql": "DO SLEEP(30);\n"}
 	for _, name := range []string{"postgresql", "mysql"} {
@@ -90,6 +91,16 @@ func TestRestoreWaitsForTheMigrationLock(t *testing.T) {
 			r := runRatchet(t, "--repository", repo, "--database", tdb.URL, "--lock-timeout", "1s", "db", "restore", file, "--yes")
 			if r.code != 1 || !strings.Contains(r.stderr, "another process is migrating this database") {
 				t.Fatalf("restore during a migration: exit %d, stderr %q; want the lock timeout", r.code, r.stderr)
+			}
+			// A backup waits too, rather than dump tables a migration is changing (MariaDB's
+			// dump fails with "Table definition has changed").
+			later := filepath.Join(t.TempDir(), "b.ratchet-backup")
+			r = runRatchet(t, "--repository", repo, "--database", tdb.URL, "--lock-timeout", "1s", "db", "backup", "--out", later)
+			if r.code != 1 || !strings.Contains(r.stderr, "another process is migrating this database") {
+				t.Fatalf("backup during a migration: exit %d, stderr %q; want the lock timeout", r.code, r.stderr)
+			}
+			if _, err := os.Stat(later); err == nil {
+				t.Errorf("the refused backup left %s", later)
 			}
 			// The restore would have dropped everything first.
 			if tables := listTables(t, tdb.DB, tdb.Dialect); !slices.Contains(tables, "a") || !slices.Contains(tables, "migrate_version") {
