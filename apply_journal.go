@@ -52,7 +52,7 @@ type journalRun struct {
 func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersion, error) {
 	j := &versiontable.Journal{Version: step.Version, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
 	for i := range step.ResumeAt {
-		j.Hashes = append(j.Hashes, r0hash(step, i))
+		j.Hashes = append(j.Hashes, journalHash(step, i))
 	}
 	r := &journalRun{s: s, step: step, j: j}
 	skip, err := r.start(ctx)
@@ -72,8 +72,8 @@ func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersi
 	return s.done(step, e), nil
 }
 
-// r0hash returns the journal hash of statement i of step: "go" for a Go migration.
-func r0hash(step Step, i int) string {
+// journalHash returns the journal hash of statement i of step: "go" for a Go migration.
+func journalHash(step Step, i int) string {
 	if step.Script.Kind == repository.Go {
 		return "go"
 	}
@@ -311,7 +311,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		if err != nil {
 			return nil, err
 		}
-		r.j.Hashes = []string{"go"}
+		r.j.Hashes = []string{journalHash(step, 0)}
 		return &e, nil
 	}
 	e := s.m.entry(step, start)

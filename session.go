@@ -74,7 +74,8 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 		return nil, err
 	}
 	s.table = versiontable.New(m.dialect, schema, m.repo.VersionTable(), m.repo.ID())
-	if q := m.dialect.ReadSetting(); q != "" {
+	// Only a run that writes begins transactions, which start from the run's setting.
+	if q := m.dialect.ReadSetting(); q != "" && migrate {
 		if err := conn.QueryRowContext(ctx, q).Scan(&s.setting); err != nil {
 			return nil, fmt.Errorf("reading the session settings: %w", err)
 		}

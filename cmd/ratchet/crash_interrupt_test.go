@@ -31,14 +31,8 @@ func TestCrashInterruptWhileJournalWaits(t *testing.T) {
 	cmd, stdout, stderr := startPastFirstVersion(t, c.args("db", "sync")...)
 	t.Cleanup(func() { cmd.Process.Kill() })
 	waitFor(t, c.tdb.DB, "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID() AND info LIKE '%SLEEP(1)%'")
-	tx, err := c.tdb.DB.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdLock(t, c.tdb.DB, "SELECT * FROM ratchet_journal FOR UPDATE")
 	defer tx.Rollback()
-	if _, err := tx.Exec("SELECT * FROM ratchet_journal FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
 	// The group's journal entry waits for the lock; then, after the interrupt, so does
 	// whatever ratchet writes to the journal on its way out.
 	lockWaits := mysqlLockWaits
@@ -46,6 +40,7 @@ func TestCrashInterruptWhileJournalWaits(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
@@ -214,13 +209,7 @@ func waitForLockWait(t *testing.T, db *sql.DB) {
 // returns the transaction, still open, with what ratchet printed and how it ended.
 func interruptWhileLocked(t *testing.T, c *crashTest, lock string) (tx *sql.Tx, stdout, stderr *bytes.Buffer, err error) {
 	t.Helper()
-	tx, err = c.tdb.DB.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(lock); err != nil {
-		t.Fatal(err)
-	}
+	tx = holdLock(t, c.tdb.DB, lock)
 	cmd := exec.Command(ratchetBin, c.args("db", "sync")...)
 	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -233,4 +222,18 @@ func interruptWhileLocked(t *testing.T, c *crashTest, lock string) (tx *sql.Tx, 
 		t.Fatal(err)
 	}
 	return tx, stdout, stderr, cmd.Wait()
+}
+
+// holdLock begins a transaction on db that takes a lock with stmt, and returns it open.
+func holdLock(t *testing.T, db *sql.DB, stmt string) *sql.Tx {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(stmt); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
 }

@@ -813,14 +813,8 @@ func TestCrashResumeRestartsJournalAtomically(t *testing.T) {
 	if _, err := c.tdb.DB.Exec("CREATE TABLE missing (id INTEGER)"); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := c.tdb.DB.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdLock(t, c.tdb.DB, "SELECT * FROM ratchet_journal FOR UPDATE")
 	defer tx.Rollback()
-	if _, err := tx.Exec("SELECT * FROM ratchet_journal FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(ratchetBin, c.args("db", "sync", "--resume")...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -74,12 +74,17 @@ func (t *Table) CreateJournal(ctx context.Context, q Querier) error {
 		if _, err := q.ExecContext(ctx, "ALTER TABLE "+t.ident(JournalTable)+" ADD COLUMN "+c[0]+" "+c[1]); err != nil {
 			return fmt.Errorf("adding column %s to %s: %w", c[0], JournalTable, err)
 		}
+		t.journalCols = append(t.journalCols, c[0])
 	}
 	return nil
 }
 
-// journalColumns returns the journal table's column names, lower-case.
+// journalColumns returns the journal table's column names, lower-case, read once per Table
+// (a Table lives for one run): the journal is read several times a run.
 func (t *Table) journalColumns(ctx context.Context, q Querier) ([]string, error) {
+	if t.journalCols != nil {
+		return t.journalCols, nil
+	}
 	rows, err := q.QueryContext(ctx, "SELECT * FROM "+t.ident(JournalTable)+" WHERE 1 = 0")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", JournalTable, err)
@@ -92,6 +97,7 @@ func (t *Table) journalColumns(ctx context.Context, q Querier) ([]string, error)
 	for i := range cols {
 		cols[i] = strings.ToLower(cols[i])
 	}
+	t.journalCols = cols
 	return cols, nil
 }
 

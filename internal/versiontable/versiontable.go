@@ -38,10 +38,11 @@ var (
 // the schema it was made for, so that a script that changes its session's search path cannot
 // move the bookkeeping.
 type Table struct {
-	d      dialect.Dialect
-	schema string
-	name   string
-	repoID string
+	d           dialect.Dialect
+	schema      string
+	name        string
+	repoID      string
+	journalCols []string // the journal table's columns, once read
 }
 
 // New returns the bookkeeping for repository repoID in version table name of schema (the
