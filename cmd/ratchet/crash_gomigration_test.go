@@ -64,7 +64,7 @@ FROM c a, c b WHERE a.x <= 50`); err != nil {
 	if _, err := peek.ExecContext(context.Background(), "SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--database", tdb.URL, "db", "sync")
+	cmd := exec.Command(bin, "--database", tdb.URL, "db", "sync", "7")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -113,11 +113,11 @@ FROM c a, c b WHERE a.x <= 50`); err != nil {
 			version, rows, done, running)
 	}
 
-	code, out, errOut := manage("db", "sync")
+	code, out, errOut := manage("db", "sync", "7")
 	if code != 1 || !strings.Contains(errOut, "version 7 was interrupted after statement 0 of 1 (go:backfill_image_locations)") || !strings.Contains(errOut, "`db sync --resume`") {
 		t.Fatalf("db sync after the kill exited %d, want 1 with version 7 interrupted before anything was applied and the --resume choice\nstdout:\n%sstderr:\n%s", code, out, errOut)
 	}
-	if code, out, errOut := manage("db", "sync", "--resume"); code != 0 {
+	if code, out, errOut := manage("db", "sync", "7", "--resume"); code != 0 {
 		t.Fatalf("db sync --resume exited %d\nstdout:\n%sstderr:\n%s", code, out, errOut)
 	}
 	var runs int

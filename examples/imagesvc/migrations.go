@@ -1,7 +1,8 @@
 // Package imagesvc is a small image-metadata service's database layer, as an example of
 // embedding a ratchet repository in a Go service: the SQL scripts of migrate_repo/ are
-// compiled into the binary, and the service adds a Go migration for a data backfill that SQL
-// alone does badly.
+// compiled into the binary, the service adds a Go migration for a data backfill that SQL
+// alone does badly, and version 8 is a rolling version (images.status renamed images.state)
+// that the previous release keeps writing while the nodes are upgraded one by one.
 package imagesvc
 
 import (
@@ -23,7 +24,8 @@ import (
 var files embed.FS
 
 // Repository returns the service's migration repository: the embedded SQL scripts (versions
-// 1 to 6) and the Go migration of version 7.
+// 1 to 6 as upgrade scripts, version 8 as expand, migrate and contract scripts, which the
+// same pattern picks up) and the Go migration of version 7.
 func Repository() (*repository.Repository, error) {
 	sub, err := fs.Sub(files, "migrate_repo")
 	if err != nil {
