@@ -1,0 +1,218 @@
+//go:build rollingproof
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ratchetdb/ratchet/internal/testdb"
+)
+
+// rollingKillsPerPhase is how many runs of each of db expand, db migrate and db contract
+// TestRollingKill kills per dialect.
+const rollingKillsPerPhase = 7
+
+// rollingPhases are the rolling commands, in the order an upgrade runs them.
+var rollingPhases = []string{"expand", "migrate", "contract"}
+
+// TestRollingKill kills `db expand`, `db migrate` and `db contract` with SIGKILL at random
+// moments, rollingKillsPerPhase times each per dialect, on databases of the rolling
+// repository at version 1. After each kill the same command is run again, killed in turn
+// or to the end; where it refuses because a MySQL phase stopped part way, the choice its
+// message gives is made as an operator makes it, from the schema. Every database must end
+// as the offline `db sync` leaves one: the same schema, no trigger, every account migrated
+// exactly once.
+func TestRollingKill(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			k := newRollingKill(t, name, repo)
+			offline := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			offline.want(0, "db", "sync")
+			wantSchema, wantRows := rollingCatalog(t, offline.tdb), rollingRows(t, offline.tdb)
+			for k.short() {
+				if k.databases == 20 {
+					t.Fatalf("after %d databases only %v runs were killed while running; want %d of each", k.databases, k.kills, rollingKillsPerPhase)
+				}
+				k.databases++
+				r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+				r.want(0, "db", "sync", "1")
+				for _, phase := range rollingPhases {
+					k.phase(r, phase)
+				}
+				r.want(0, "db", "check")
+				if d := cmp.Diff(wantSchema, rollingCatalog(t, r.tdb)); d != "" {
+					t.Fatalf("database %d: the schema differs from the offline db sync's (-offline +killed):\n%s", k.databases, d)
+				}
+				if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
+					t.Fatalf("database %d: %d of %d accounts were not migrated exactly once", k.databases, n, rollingSeeded)
+				}
+				if rollingRows(t, r.tdb) != wantRows {
+					t.Fatalf("database %d: the accounts differ from the offline db sync's", k.databases)
+				}
+			}
+			t.Logf("%d runs killed while running (%v) in %d databases; %d refusals followed (%v); ratchet starts in about %v",
+				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, len(k.followed), k.followed, k.startup)
+		})
+	}
+}
+
+// rollingKill is one dialect's kill sequence.
+type rollingKill struct {
+	t         *testing.T
+	name      string
+	rng       *rand.Rand
+	startup   time.Duration
+	kills     map[string]int // runs killed while running, per phase
+	databases int
+	followed  []string // the choices made after refusals
+}
+
+// newRollingKill starts a kill sequence; its random delays come from RATCHET_CRASH_SEED
+// when set, so that a failing sequence can be replayed.
+func newRollingKill(t *testing.T, name, repo string) *rollingKill {
+	seed := rand.Uint64()
+	if s := os.Getenv("RATCHET_CRASH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("RATCHET_CRASH_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("RATCHET_CRASH_SEED=%d (%s)", seed, name)
+	k := &rollingKill{t: t, name: name, rng: rand.New(rand.NewPCG(seed, 0)), kills: map[string]int{}}
+	// About the time a command takes to start on the database: the fastest of three
+	// `db version` runs.
+	r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+	k.startup = time.Hour
+	for range 3 {
+		start := time.Now()
+		r.want(0, "db", "version")
+		k.startup = min(k.startup, time.Since(start))
+	}
+	return k
+}
+
+// short reports whether some phase has had fewer kills than wanted.
+func (k *rollingKill) short() bool {
+	for _, p := range rollingPhases {
+		if k.kills[p] < rollingKillsPerPhase {
+			return true
+		}
+	}
+	return false
+}
+
+// phase runs one phase on r to its end, killing its runs until it has had its kills.
+func (k *rollingKill) phase(r rollingDB, phase string) {
+	k.t.Helper()
+	args := []string{"db", phase}
+	if phase == "migrate" {
+		args = append(args, "--batch-delay", "5ms") // so that kills land between batches too
+	}
+	for k.kills[phase] < rollingKillsPerPhase {
+		res, killed := k.kill(r, phase, args)
+		if !killed {
+			if res.code != 0 {
+				k.t.Fatalf("%s\nan unkilled run must succeed", res)
+			}
+			return
+		}
+		k.kills[phase]++
+		c := &crashTest{t: k.t, name: k.name, tdb: r.tdb}
+		c.quiesce(crashRun{args: r.args(args...)})
+		if _, most := r.counters(); most > 1 {
+			k.t.Fatalf("%s\nleft an account migrated %d times", res, most)
+		}
+		if r.tdb.Dialect.TransactionalDDL() || phase == "migrate" {
+			continue // nothing to choose: the next run is killed in turn
+		}
+		k.complete(r, phase, args)
+		return
+	}
+	k.complete(r, phase, args)
+}
+
+// kill runs the phase and sends it SIGKILL after a random delay, from half the start-up
+// time to a little past it (well past it for migrate, which runs long). It reports whether
+// the run was still running when killed.
+func (k *rollingKill) kill(r rollingDB, phase string, args []string) (cmdResult, bool) {
+	k.t.Helper()
+	window := k.startup + 50*time.Millisecond
+	if phase == "migrate" {
+		window = k.startup + 700*time.Millisecond
+	}
+	delay := k.startup/2 + time.Duration(k.rng.Int64N(int64(window)))
+	full := r.args(args...)
+	cmd := exec.Command(ratchetBin, full...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		k.t.Fatal(err)
+	}
+	time.Sleep(delay)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		k.t.Fatal(err)
+	}
+	cmd.Wait()
+	res := cmdResult{cmdline: ratchetBin + " " + strings.Join(full, " "), stdout: stdout.String(), stderr: stderr.String()}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		res.code = -1
+		return res, true
+	}
+	res.code = ws.ExitStatus()
+	return res, false
+}
+
+// rollingChoice matches the commands a refusal offers, e.g. `db expand --resume`.
+var rollingChoice = regexp.MustCompile("`(?:ratchet )?db (expand|migrate|contract)((?: --[a-z-]+(?:=[a-z-]+)?)*)`")
+
+// rollingInFlightStmt matches the statement a refusal says was running when the run died.
+var rollingInFlightStmt = regexp.MustCompile(`while statement (\d+) of \d+`)
+
+// complete runs the phase until it succeeds. When it is refused because the phase stopped
+// part way, it makes the choice the message gives: resume, and where a statement that commits
+// by itself was running, say whether it took effect, as the schema shows.
+func (k *rollingKill) complete(r rollingDB, phase string, args []string) {
+	k.t.Helper()
+	for range 4 {
+		res := runRatchet(k.t, r.args(args...)...)
+		if res.code == 0 {
+			return
+		}
+		want := "--resume"
+		if m := rollingInFlightStmt.FindStringSubmatch(res.stderr); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			want = "--in-flight=not-completed"
+			if rollingInFlight(k.t, r.tdb, phase, n) {
+				want = "--in-flight=completed"
+			}
+		}
+		var flags []string
+		for _, m := range rollingChoice.FindAllStringSubmatch(res.stderr, -1) {
+			if m[1] == phase && strings.Contains(m[2], want) && !strings.Contains(m[2], "--retry") {
+				flags = strings.Fields(m[2])
+				break
+			}
+		}
+		if res.code != 1 || flags == nil {
+			k.t.Fatalf("%s\nwant exit 0, or exit 1 offering `db %s %s…`", res, phase, want)
+		}
+		k.followed = append(k.followed, phase+" "+strings.Join(flags, " "))
+		args = append([]string{"db", phase}, flags...)
+	}
+	k.t.Fatalf("db %s did not complete after following its messages 3 times", phase)
+}

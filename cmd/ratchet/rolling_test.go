@@ -1,0 +1,245 @@
+//go:build rollingproof
+
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ratchetdb/ratchet/internal/testdb"
+)
+
+// The tests in this file prove rolling upgrades through the binary on each database, with
+// the rolling repository of rolling_repo_test.go: the previous release and the next one
+// write at the same time through expand, migrate and the time both run, and every row keeps
+// the mapping; `db check` and the refusals say at each moment what comes next; kills in
+// every phase leave a database that the same command completes, each row migrated once;
+// and the offline `db sync` leaves the schema the three steps leave.
+
+// rollingDB runs ratchet on one database with the rolling repository.
+type rollingDB struct {
+	t    *testing.T
+	repo string
+	tdb  *testdb.DB
+}
+
+func (r rollingDB) args(args ...string) []string {
+	return append([]string{"--repository", r.repo, "--database", r.tdb.URL}, args...)
+}
+
+// want runs ratchet and requires the exit code.
+func (r rollingDB) want(code int, args ...string) cmdResult {
+	r.t.Helper()
+	res := runRatchet(r.t, r.args(args...)...)
+	if res.code != code {
+		r.t.Fatalf("%s\nwant exit %d", res, code)
+	}
+	return res
+}
+
+// stdout requires the command's stdout to match re.
+func (r rollingDB) stdout(res cmdResult, re string) {
+	r.t.Helper()
+	if !regexp.MustCompile(re).MatchString(res.stdout) {
+		r.t.Fatalf("%s\nwant stdout matching %q", res, re)
+	}
+}
+
+// state requires `db version --output json` to give the recorded version and how far an
+// upgrade has gone; a target of -1 is not checked (no upgrade is open).
+func (r rollingDB) state(version, expanded, migrated, target int) {
+	r.t.Helper()
+	res := r.want(0, "--output", "json", "db", "version")
+	var got struct{ Version, Expanded, Migrated, Target int }
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+		r.t.Fatalf("%s\n%v", res, err)
+	}
+	want := struct{ Version, Expanded, Migrated, Target int }{version, expanded, migrated, target}
+	if target < 0 {
+		want.Target = got.Target
+	}
+	if got != want {
+		r.t.Fatalf("%s\nwant version %d, expanded %d, migrated %d, target %d", res, version, expanded, migrated, target)
+	}
+	if v := r.want(0, "db", "version"); strings.TrimSpace(v.stdout) != strconv.Itoa(version) {
+		r.t.Fatalf("%s\nwant %d alone", v, version)
+	}
+}
+
+// counters returns how many accounts the data migration migrated, and the most times it
+// migrated any one.
+func (r rollingDB) counters() (migrated, most int) {
+	r.t.Helper()
+	return rollingCount(r.t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations > 0"),
+		rollingCount(r.t, r.tdb.DB, "SELECT coalesce(max(migrations), 0) FROM accounts")
+}
+
+// unmapped counts the accounts whose name and display_name differ.
+func (r rollingDB) unmapped() int {
+	r.t.Helper()
+	return rollingCount(r.t, r.tdb.DB, `SELECT count(*) FROM accounts
+		WHERE display_name IS NULL OR name IS NULL OR display_name <> name`)
+}
+
+// TestRollingWriters upgrades each database from version 1 to 2 the rolling way while two
+// writer processes, the previous release (name only) and the next (display_name only),
+// insert and update accounts: the previous release from before expand until just before
+// contract, the next from expand on, through contract. At each moment `db check` must give
+// what comes next (ROLLING.md §3), commands run out of turn must be refused, `--max-rows`
+// must stop migrate with exit 4 and the next run continue; and at the end no acknowledged
+// insert is lost, every account's name and display_name agree before contract, display_name
+// is filled everywhere after it, and no account was migrated twice.
+func TestRollingWriters(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			r.want(0, "db", "sync", "1")
+			r.want(3, "db", "check")
+			r.want(1, "db", "migrate")  // before expand
+			r.want(1, "db", "contract") // before expand
+			r.state(1, 1, 1, -1)
+
+			old := startWriter(t, r.tdb, "old", 100000)
+			time.Sleep(200 * time.Millisecond)
+			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 2 \(version 1\); next: db migrate$`)
+			r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\.$`)
+			r.want(4, "db", "check")
+			r.state(1, 2, 1, 2)
+			if n := rollingTriggers(t, r.tdb); n == 0 {
+				t.Fatal("db expand created no trigger")
+			}
+			next := startWriter(t, r.tdb, "new", 200000)
+			time.Sleep(200 * time.Millisecond)
+			r.want(1, "db", "contract") // the data migration has not run
+
+			r.want(4, "db", "migrate", "--max-rows", "100", "--batch-delay", "2ms")
+			if migrated, most := r.counters(); migrated == 0 || migrated > 150 || most != 1 {
+				t.Fatalf("after db migrate --max-rows 100: %d accounts migrated, at most %d times each; want 1 to 150, once each", migrated, most)
+			}
+			r.want(4, "db", "check")
+			r.want(1, "db", "contract") // the data migration is not done
+			stops := 0
+			for {
+				res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
+				if res.code == 0 {
+					r.stdout(res, `(?m)^Migrated \d+ rows \(v2 \d+\)$`)
+					break
+				}
+				if res.code != 4 || stops == 10 {
+					t.Fatalf("%s\nwant exit 4 (more to migrate) or 0, and 0 within 10 runs of 1000 rows", res)
+				}
+				stops++
+			}
+			if stops == 0 {
+				t.Error("db migrate --max-rows 1000 never stopped with exit 4 before the last of 3000 accounts")
+			}
+			r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\.$`)
+			r.want(5, "db", "check")
+			r.state(1, 2, 2, 2)
+
+			// Both releases serve for a while, as during the rolling restart.
+			time.Sleep(500 * time.Millisecond)
+			old.alive("while both releases wrote")
+			next.alive("while both releases wrote")
+			if n := r.unmapped(); n != 0 {
+				t.Errorf("%d accounts have name and display_name apart while both releases write", n)
+			}
+			oldWrites := old.stop()
+			if n := r.unmapped(); n != 0 {
+				t.Errorf("%d accounts have name and display_name apart once the previous release stopped", n)
+			}
+			r.want(5, "db", "check")
+
+			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 2\.$`)
+			r.want(0, "db", "check")
+			r.state(2, 2, 2, -1)
+			time.Sleep(200 * time.Millisecond)
+			newWrites := next.stop()
+
+			if missing := rollingMissing(t, r.tdb, append(oldWrites.Inserted, newWrites.Inserted...)); len(missing) > 0 {
+				t.Errorf("%d acknowledged inserts are missing: %v", len(missing), missing)
+			}
+			cols := rollingColumns(t, r.tdb)
+			if _, ok := cols["name"]; ok || cols["display_name"] != "NO" {
+				t.Errorf("after contract accounts has columns %v; want display_name NOT NULL and no name", cols)
+			}
+			if n := rollingTriggers(t, r.tdb); n != 0 {
+				t.Errorf("%d triggers or functions are left after contract", n)
+			}
+			if _, most := r.counters(); most > 1 {
+				t.Errorf("an account was migrated %d times", most)
+			}
+			// Seeded accounts neither writer touched were migrated by db migrate, once.
+			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE id <= 3000 AND id % 10 <> 0 AND migrations <> 1"); n != 0 {
+				t.Errorf("%d seeded accounts no writer touched were not migrated exactly once", n)
+			}
+			t.Logf("the previous release inserted %d and updated %d accounts (%d retries); the next inserted %d and updated %d (%d retries)",
+				len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries)
+		})
+	}
+}
+
+// TestRollingOfflineMatchesOnline applies the rolling repository three ways on each
+// database: offline with `db sync`, online with `db expand`, `db migrate` and `db contract`,
+// and with `db sync` finishing an upgrade that `db expand` opened. All three must end with
+// the same schema and rows, at version 2, and without a trigger.
+func TestRollingOfflineMatchesOnline(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			offline := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			offline.want(0, "db", "sync")
+			if n := rollingTriggers(t, offline.tdb); n != 0 {
+				t.Errorf("the offline db sync left %d triggers or functions", n)
+			}
+			online := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			online.want(0, "db", "sync", "1")
+			online.want(0, "db", "expand")
+			online.want(0, "db", "migrate")
+			online.want(0, "db", "contract")
+			finished := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			finished.want(0, "db", "sync", "1")
+			finished.want(0, "db", "expand")
+			finished.want(0, "db", "sync")
+
+			want := rollingCatalog(t, offline.tdb)
+			for what, r := range map[string]rollingDB{"db expand, migrate, contract": online, "db sync after db expand": finished} {
+				r.state(2, 2, 2, -1)
+				if d := cmp.Diff(want, rollingCatalog(t, r.tdb)); d != "" {
+					t.Errorf("the schema after %s differs from the offline db sync's (-offline +%s):\n%s", what, what, d)
+				}
+				if got, want := rollingRows(t, r.tdb), rollingRows(t, offline.tdb); got != want {
+					t.Errorf("the accounts after %s differ from the offline db sync's", what)
+				}
+			}
+			offline.state(2, 2, 2, -1)
+		})
+	}
+}
+
+// rollingRows returns accounts' rows as text.
+func rollingRows(t *testing.T, tdb *testdb.DB) string {
+	t.Helper()
+	out, err := queryText(tdb.DB, "SELECT id, display_name, migrations FROM accounts ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestRollingScripts runs the scenarios of testdata/rolling: the README's walk through a
+// zero-downtime upgrade of the example service, on the SQLite default.
+func TestRollingScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "rolling")))
+}
