@@ -156,9 +156,9 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 
 // batcher runs the batches of one data migration.
 type batcher struct {
-	s                *session
-	step             Step
-	migrated         int    // the window's migrated version, which the checkpoints check
+	s             *session
+	step          Step
+	migrated      int    // the window's migrated version, which the checkpoints check
 	cursorVersion int    // the version the window's cursor belongs to, 0 for none yet
 	cursor        string // the window's cursor, which the next checkpoint checks
 	from          string // where the next batch starts: the cursor, or "" for a new sweep

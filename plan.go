@@ -56,7 +56,7 @@ type Step struct {
 	opens   int  // the target of the window this step opens (its first expand), 0 for none
 	closes  bool // the step is the window's last contract: it removes the window
 	resweep bool // a data migration recorded complete runs again: its pending query finds rows
-	data   *dataMigration
+	data    *dataMigration
 }
 
 // move is what the step records when it completes.
