@@ -125,7 +125,7 @@ func (a *atomicRun) run(ctx context.Context) error {
 			continue
 		}
 		for i, stmt := range step.Statements {
-			if s.m.skipReason(stmt) == "" {
+			if s.m.skipReason(stmt) == "" { // an atomic plan has no rolling steps
 				a.batch = append(a.batch, scriptCommand(stmt))
 				a.owners = append(a.owners, batchOwner{len(a.steps) - 1, i})
 				a.size += len(stmt.Text)
@@ -144,7 +144,7 @@ func (a *atomicRun) run(ctx context.Context) error {
 	if len(a.entries) == 0 {
 		return nil
 	}
-	if err := s.table.Advance(ctx, a.q, from, a.entries[len(a.entries)-1].Version); err != nil {
+	if err := s.table.Advance(ctx, a.q, versiontable.VersionMove(from, a.entries[len(a.entries)-1].Version)); err != nil {
 		return err
 	}
 	return s.table.RecordAll(ctx, a.q, a.entries)

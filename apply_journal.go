@@ -50,7 +50,7 @@ type journalRun struct {
 // applyJournalled applies a version that cannot run in one transaction. It returns nil, nil
 // when another process applied it first.
 func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersion, error) {
-	j := &versiontable.Journal{Version: step.Version, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
+	j := &versiontable.Journal{Version: step.Version, Phase: step.Phase, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
 	for i := range step.ResumeAt {
 		j.Hashes = append(j.Hashes, journalHash(step, i))
 	}
@@ -111,7 +111,7 @@ func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
 		pending = true
 		r.j.Running = step.ResumeAt + 1 // the claim records the first statement in flight
 	}
-	claim := s.table.ClaimJournal(r.j, step.From)
+	claim := s.table.ClaimJournal(r.j, step.move())
 	query := claim.Query
 	if pending {
 		query = s.m.dialect.BeginWrite() + ";\n" + query
@@ -160,17 +160,17 @@ func (r *journalRun) run(ctx context.Context) error {
 	}
 	r.s.m.warnSkipped(step, step.ResumeAt)
 	noTx := sqlsplit.NoTransaction(step.Script.SQL)
-	rollsBack := func(st sqlsplit.Statement) bool {
-		return !noTx && (r.s.m.skipReason(st) != "" || r.s.m.dialect.Rollbackable(st.Text))
+	rollsBack := func(i int) bool {
+		return !noTx && (r.s.m.skips(step, i) || r.s.m.dialect.Rollbackable(step.Statements[i].Text))
 	}
 	stmts := step.Statements
 	for i := step.ResumeAt; i < len(stmts); {
-		if r.s.m.skipReason(stmts[i]) != "" && !rollsBack(stmts[i]) {
+		if r.s.m.skips(step, i) && !rollsBack(i) {
 			r.j.Hashes = append(r.j.Hashes, statementHash(stmts[i].Text)) // skipped
 			i++
 			continue
 		}
-		if !rollsBack(stmts[i]) {
+		if !rollsBack(i) {
 			if err := r.runAlone(ctx, i); err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ func (r *journalRun) run(ctx context.Context) error {
 			continue
 		}
 		end := i + 1
-		for end < len(stmts) && rollsBack(stmts[end]) {
+		for end < len(stmts) && rollsBack(end) {
 			end++
 		}
 		if err := r.runGroup(ctx, i, end); err != nil {
@@ -263,7 +263,7 @@ func (r *journalRun) runGroup(ctx context.Context, from, end int) error {
 	for i := from; i < end; i++ {
 		text := step.Statements[i].Text
 		after.Hashes = append(after.Hashes, statementHash(text))
-		if s.m.skipReason(step.Statements[i]) == "" {
+		if !s.m.skips(step, i) {
 			texts, owner = append(texts, scriptCommand(step.Statements[i])), append(owner, i)
 		}
 	}
@@ -322,7 +322,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		// row is handed over to it here, naming that statement as running: its implicit
 		// commit then carries no record, and the version costs one redo flush less.
 		next := r.handOver()
-		stmts := s.table.FinishJournalStatements(step.From, step.Version, e, next)
+		stmts := s.table.FinishJournalStatements(step.move(), e, next)
 		queries := []string{s.m.dialect.BeginWrite()}
 		var args []any
 		for _, st := range stmts {
@@ -331,7 +331,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		}
 		res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
 		if err == nil {
-			err = s.table.CheckAdvanced(res, step.From, step.Version)
+			err = s.table.CheckAdvanced(res, step.move())
 		}
 		if err == nil {
 			err = s.commit(ctx)
@@ -357,17 +357,19 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 // statement commits by itself. nil otherwise.
 func (r *journalRun) handOver() *versiontable.Journal {
 	next := r.s.next
-	if next == nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
-		next.From != r.step.Version || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
+	// Only to a step that moves the same position (the same phase), in the same window.
+	if next == nil || !next.Journalled || next.Recovering || next.Script == nil || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
+		next.Phase != r.step.Phase || r.step.closes || next.opens > 0 || next.From != r.step.Version ||
+		r.s.m.skips(*next, 0) || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
 		return nil
 	}
-	return &versiontable.Journal{Version: next.Version, Script: next.Script.Path, Total: len(next.Statements), Running: 1}
+	return &versiontable.Journal{Version: next.Version, Phase: next.Phase, Script: next.Script.Path, Total: len(next.Statements), Running: 1}
 }
 
 // record writes the bookkeeping of a completed step on q.
 func (r *journalRun) record(ctx context.Context, q versiontable.Querier, e versiontable.Entry) error {
 	s := r.s
-	if err := s.table.Advance(ctx, q, r.step.From, r.step.Version); err != nil {
+	if err := s.table.Advance(ctx, q, r.step.move()); err != nil {
 		return err
 	}
 	if err := s.table.Record(ctx, q, e); err != nil {

@@ -89,7 +89,7 @@ func (s *session) runStatements(ctx context.Context, step Step, from, to int) er
 	var cmds []command
 	var index []int // position in step.Statements of each command
 	for i := from; i < to; i++ {
-		if s.m.skipReason(step.Statements[i]) == "" {
+		if !s.m.skips(step, i) {
 			cmds = append(cmds, scriptCommand(step.Statements[i]))
 			index = append(index, i)
 		}
@@ -119,6 +119,9 @@ func (s *session) statementStarted(step Step, i int) {
 func (m *Migrator) checkAtomic(plan *Plan) error {
 	if !m.dialect.TransactionalDDL() {
 		return fmt.Errorf("%w: DDL commits implicitly on %s", ErrNotAtomic, m.dialect.Name())
+	}
+	if i := slices.IndexFunc(plan.Steps, func(s Step) bool { return s.Phase != upgradeOperation }); i >= 0 {
+		return fmt.Errorf("%w: version %d is a rolling version, applied phase by phase", ErrNotAtomic, plan.Steps[i].Version)
 	}
 	goMigration := slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Script.Kind == repository.Go })
 	for _, s := range plan.Steps {

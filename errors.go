@@ -196,6 +196,8 @@ var ErrStopped = errors.New("a version stopped part way")
 // again with [Retry].
 type StoppedVersionError struct {
 	Version int
+	// Phase is "upgrade", or the phase of a rolling version that stopped ("expand", …).
+	Phase   string
 	Script  string
 	Applied int // statements 1..Applied are applied
 	Total   int
@@ -215,18 +217,22 @@ type StoppedVersionError struct {
 
 func (e *StoppedVersionError) Error() string {
 	var b strings.Builder
+	what := fmt.Sprintf("version %d", e.Version)
+	if e.Phase != "" && e.Phase != "upgrade" {
+		what += " " + e.Phase
+	}
 	switch {
 	case e.Failed > 0:
 		where := e.Script
 		if e.Line > 0 {
 			where = fmt.Sprintf("%s:%d", e.Script, e.Line)
 		}
-		fmt.Fprintf(&b, "version %d failed at statement %d of %d (%s: %s)", e.Version, e.Failed, e.Total, where, e.Message)
+		fmt.Fprintf(&b, "%s failed at statement %d of %d (%s: %s)", what, e.Failed, e.Total, where, e.Message)
 	case e.InFlight > 0:
-		fmt.Fprintf(&b, "version %d was interrupted while statement %d of %d (%s) was running; it commits by itself, so it may or may not have taken effect",
-			e.Version, e.InFlight, e.Total, e.Script)
+		fmt.Fprintf(&b, "%s was interrupted while statement %d of %d (%s) was running; it commits by itself, so it may or may not have taken effect",
+			what, e.InFlight, e.Total, e.Script)
 	default:
-		fmt.Fprintf(&b, "version %d was interrupted after statement %d of %d (%s)", e.Version, e.Applied, e.Total, e.Script)
+		fmt.Fprintf(&b, "%s was interrupted after statement %d of %d (%s)", what, e.Applied, e.Total, e.Script)
 	}
 	switch {
 	case e.Applied == 1:

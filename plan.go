@@ -23,10 +23,18 @@ type Plan struct {
 	Steps      []Step
 }
 
-// Step is one version to apply.
+// Step is one version to apply, or one phase of a rolling version.
 type Step struct {
-	From       int // the version the database is at before the step
-	Version    int
+	// From is the position before the step: the version the database is at, or, for a
+	// phase of a rolling version, how far that phase went (see Phase).
+	From    int
+	Version int
+	// Phase is the script operation the step runs: "upgrade" for a version applied whole;
+	// "expand", "migrate" or "contract" for a phase of a rolling version. Expand moves the
+	// window's expanded version, migrate its migrated version, contract and upgrade the
+	// version table's.
+	Phase string
+	// Script is nil for a phase the version has nothing for: the step only records it.
 	Script     *repository.Script
 	Statements []sqlsplit.Statement // for SQL scripts, split before anything runs
 	// Journalled is true when the version cannot run in one transaction — DDL commits
@@ -41,6 +49,33 @@ type Step struct {
 	// Earlier is, for a recovering step, the number of statements an earlier attempt had
 	// applied before the version was retried from its first statement.
 	Earlier int
+	// Online marks the statements of a `-- ratchet:online` block; Offline steps skip them.
+	Online  []bool
+	Offline bool
+
+	opens   int  // the target of the window this step opens (its first expand), 0 for none
+	closes  bool // the step is the window's last contract: it removes the window
+	resweep bool // a data migration recorded complete runs again: its pending query finds rows
+	data    *dataMigration
+}
+
+// move is what the step records when it completes.
+func (st Step) move() versiontable.Move {
+	switch st.Phase {
+	case repository.OpExpand:
+		return versiontable.Move{Counter: versiontable.Expanded, From: st.From, To: st.Version}
+	case repository.OpMigrate:
+		return versiontable.Move{Counter: versiontable.Migrated, From: st.From, To: st.Version}
+	}
+	return versiontable.Move{Counter: versiontable.Applied, From: st.From, To: st.Version, Close: st.closes}
+}
+
+// path names the step's script, or the phase it has nothing for.
+func (st Step) path() string {
+	if st.Script == nil {
+		return fmt.Sprintf("(no %s part)", st.Phase)
+	}
+	return st.Script.Path
 }
 
 // Plan reads the database's version and works out the steps from it to target ([Latest] for
@@ -110,15 +145,51 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 	if target > st.version && !m.repo.Has(target) {
 		return nil, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
 	}
-	versions := m.repo.Versions()
-	i, _ := slices.BinarySearch(versions, st.version+1)
 	prev := st.version
+	if w := st.window; w != nil {
+		// An open rolling window is finished first, every phase offline.
+		if target < w.Target {
+			return nil, &WindowError{Phase: upgradeOperation, Next: nextPhase(w), Reason: fmt.Sprintf(
+				"a rolling upgrade to version %d is open: finish it (%s, or sync to %d or beyond) before anything else", w.Target, nextPhase(w), w.Target)}
+		}
+		steps, err := m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, "", true)
+		if err != nil {
+			return nil, err
+		}
+		p.Steps, prev = steps, w.Target
+	}
+	versions := m.repo.Versions()
+	i, _ := slices.BinarySearch(versions, prev+1)
 	for ; i < len(versions) && versions[i] <= target; i++ {
 		v := versions[i]
 		// Timestamp-numbered repositories have gaps by construction; elsewhere a gap is a
 		// missing script.
 		if v != prev+1 && !m.repo.UseTimestampNumbering() {
 			return nil, &VersionNotFoundError{Version: prev + 1, Target: target, Latest: m.repo.Latest()}
+		}
+		if m.repo.Rolling(v) {
+			// A window: the rolling versions up to the next barrier, phase-major.
+			end := i
+			for end+1 < len(versions) && versions[end+1] <= target && m.repo.Rolling(versions[end+1]) {
+				if barrier, err := m.barrier(versions[end+1]); err != nil || barrier {
+					if err != nil {
+						return nil, err
+					}
+					break
+				}
+				if versions[end+1] != versions[end]+1 && !m.repo.UseTimestampNumbering() {
+					break // the gap is reported on the next turn
+				}
+				end++
+			}
+			steps, err := m.windowSteps(prev, prev, prev, prev, versions[end], "", true)
+			if err != nil {
+				return nil, err
+			}
+			steps[0].opens = versions[end]
+			p.Steps = append(p.Steps, steps...)
+			prev, i = versions[end], end
+			continue
 		}
 		step, err := m.step(prev, v)
 		if err != nil {
@@ -144,7 +215,7 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 // refuse to go on (the default), resume after its applied statements, or run it again.
 func recoverStopped(j *versiontable.Journal, first *Step, uc upgradeConfig) error {
 	stop := stoppedError(j)
-	if j.Version != first.Version || uc.recovery == refuseRecovery {
+	if j.Version != first.Version || j.Phase != first.Phase || first.Script == nil || uc.recovery == refuseRecovery {
 		return stop
 	}
 	first.Recovering = true
@@ -185,7 +256,7 @@ func recoverStopped(j *versiontable.Journal, first *Step, uc upgradeConfig) erro
 
 // stoppedError describes a journal's stopped version.
 func stoppedError(j *versiontable.Journal) *StoppedVersionError {
-	e := &StoppedVersionError{Version: j.Version, Script: j.Script, Applied: j.Done(), Total: j.Total, Earlier: j.Earlier}
+	e := &StoppedVersionError{Version: j.Version, Phase: j.Phase, Script: j.Script, Applied: j.Done(), Total: j.Total, Earlier: j.Earlier}
 	switch {
 	case j.Error != "":
 		e.Failed, e.Line, e.Message = j.Running, j.FailedLine, j.Error
@@ -207,7 +278,13 @@ func (m *Migrator) step(from, v int) (Step, error) {
 	if !ok {
 		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name()}
 	}
-	step := Step{From: from, Version: v, Script: s, Journalled: !m.dialect.TransactionalDDL()}
+	return m.scriptStep(Step{From: from, Version: v, Phase: upgradeOperation}, s)
+}
+
+// scriptStep completes step with script s: split, checked, its directives read.
+func (m *Migrator) scriptStep(step Step, s *repository.Script) (Step, error) {
+	v := step.Version
+	step.Script, step.Journalled = s, !m.dialect.TransactionalDDL()
 	switch s.Kind {
 	case repository.Python:
 		return Step{}, &NoScriptError{Version: v, Dialect: m.dialect.Name(), Path: s.Path}
@@ -230,8 +307,18 @@ func (m *Migrator) step(from, v int) (Step, error) {
 					Err: fmt.Errorf("%w: %q: %s", ErrRefusedStatement, firstLine(st.Text), why)}
 			}
 		}
+		ds, err := sqlsplit.Directives(s.SQL)
+		if err != nil {
+			return Step{}, splitError(v, s.Path, err)
+		}
+		if step.Online, err = sqlsplit.Online(s.SQL, ds, stmts); err != nil {
+			return Step{}, splitError(v, s.Path, err)
+		}
 		step.Statements = stmts
 		step.Journalled = step.Journalled || sqlsplit.NoTransaction(s.SQL)
+		if err := m.checkPhase(&step, ds); err != nil {
+			return Step{}, err
+		}
 	}
 	return step, nil
 }

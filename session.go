@@ -34,6 +34,7 @@ type session struct {
 	// journal row was handed over to by the last step's closing transaction (0 for none).
 	next       *Step
 	handedOver int
+	limits     *runLimits // the bounds of the run's data migrations
 }
 
 // open returns a session on a connection of the Migrator's pool. It sets the busy timeout

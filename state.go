@@ -17,7 +17,9 @@ type state struct {
 	hasVersionTable bool
 	hasHistory      bool
 	hasJournal      bool
+	hasRolling      bool
 	journal         *versiontable.Journal // a version stopped part way, if any
+	window          *versiontable.Window  // the open rolling-upgrade window, if any
 	controlled      bool                  // the version table has a row for the repository
 	version         int                   // the recorded version when controlled, else 0
 	userTables      []string
@@ -42,6 +44,8 @@ func (s *session) readStateOn(ctx context.Context, q versiontable.Querier) (stat
 			st.hasHistory = true
 		case t == versiontable.JournalTable:
 			st.hasJournal = true
+		case t == versiontable.RollingTable:
+			st.hasRolling = true
 		default:
 			st.userTables = append(st.userTables, t)
 		}
@@ -54,6 +58,11 @@ func (s *session) readStateOn(ctx context.Context, q versiontable.Querier) (stat
 	}
 	if st.hasJournal {
 		if st.journal, err = s.table.ReadJournal(ctx, q); err != nil {
+			return st, err
+		}
+	}
+	if st.hasRolling {
+		if st.window, err = s.table.ReadWindow(ctx, q); err != nil {
 			return st, err
 		}
 	}

@@ -21,12 +21,17 @@ type Result struct {
 	Applied []AppliedVersion
 }
 
-// AppliedVersion is one version applied by this run.
+// AppliedVersion is one version applied by this run, or one phase of a rolling version.
 type AppliedVersion struct {
 	Version    int
+	Phase      string // "upgrade", or the phase of a rolling version
 	Script     string
 	Statements int // the statements of the script that ran, over every attempt
 	Duration   time.Duration
+	// Rows is, for a data migration, the rows its batches changed in this run; Done is
+	// false when the run stopped before the migration was complete.
+	Rows int64
+	Done bool
 }
 
 // Upgrade brings the database to target ([Latest] for the repository's latest version).
@@ -117,6 +122,7 @@ func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption
 			return res, err
 		}
 	}
+	s.limits = newLimits(uc.data, m.cfg.now())
 	apply := s.apply
 	if uc.atomic {
 		apply = s.applyAtomic
@@ -170,28 +176,54 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 			return err
 		}
 	}
+	if slices.ContainsFunc(plan.Steps, func(st Step) bool { return st.Phase != upgradeOperation }) {
+		if err := s.table.CreateRolling(ctx, s.conn); err != nil {
+			return err
+		}
+	}
 	for i, step := range plan.Steps {
+		if err := s.checkLock(ctx); err != nil {
+			return err
+		}
 		s.next = nil
 		if i+1 < len(plan.Steps) {
 			s.next = &plan.Steps[i+1]
 		}
-		apply := s.applyStep
-		if step.Journalled || step.Recovering {
+		if step.opens > 0 {
+			if err := s.openWindow(ctx, step); err != nil {
+				return err
+			}
+		}
+		var apply func(context.Context, Step) (*AppliedVersion, error)
+		switch {
+		case step.Script == nil:
+			apply = s.applyEmpty
+		case step.data.batched():
+			apply = s.applyData
+		case step.Journalled || step.Recovering:
 			// A resumed or retried version continues its journal, which its completion
 			// removes, even if its script would now run in one transaction.
 			apply = s.applyJournalled
+		default:
+			apply = s.applyStep
 		}
 		applied, err := apply(ctx, step)
-		if err != nil {
-			return err
-		}
 		if applied != nil {
 			res.Applied = append(res.Applied, *applied)
 		}
-		res.End = step.Version
+		if err != nil {
+			return err
+		}
+		if step.move().Counter == versiontable.Applied {
+			res.End = step.Version
+		}
 	}
 	return nil
 }
+
+// checkLock returns an error when the run may no longer hold the migration lock, so that it
+// stops before its next step.
+func (s *session) checkLock(context.Context) error { return nil }
 
 // stampEmpty puts an empty database under version control at 0, unless another process did
 // it first. It reports whether this call stamped it, the state before, and, when the version
@@ -231,7 +263,7 @@ func (s *session) unstamp(ctx context.Context, before state) error {
 	if err != nil {
 		return err
 	}
-	if st.journal != nil || !st.controlled || st.version != 0 {
+	if st.journal != nil || st.window != nil || !st.controlled || st.version != 0 {
 		return nil
 	}
 	if err := s.table.Unstamp(ctx, s.conn); err != nil {
@@ -243,6 +275,7 @@ func (s *session) unstamp(ctx context.Context, before state) error {
 		existed, now bool
 	}{
 		{versiontable.JournalTable, before.hasJournal, st.hasJournal},
+		{versiontable.RollingTable, before.hasRolling, st.hasRolling},
 		{versiontable.HistoryTable, before.hasHistory, st.hasHistory},
 		{s.table.Name(), before.hasVersionTable, st.hasVersionTable},
 	} {
@@ -262,19 +295,28 @@ func quoteList(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// checkCurrent re-reads the version on the session: skip is true when another process
-// applied the step meanwhile.
+// checkCurrent re-reads the position the step moves on the session: skip is true when
+// another process applied the step meanwhile.
 func (s *session) checkCurrent(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
-	cur, _, err := s.table.Version(ctx, q)
+	mv := step.move()
+	cur, err := s.table.Position(ctx, q, mv.Counter)
 	switch {
 	case err != nil:
 		return false, err
 	case cur >= step.Version:
 		return true, nil
 	case cur != step.From:
-		return false, fmt.Errorf("version %d cannot be applied: the database is at version %d (changed by another process?)", step.Version, cur)
+		return false, fmt.Errorf("%s cannot be applied: the %s is %d (changed by another process?)", step.describe(), mv.Counter, cur)
 	}
 	return false, nil
+}
+
+// describe names the step in messages: "version 12", "the expand phase of version 12".
+func (st Step) describe() string {
+	if st.Phase == upgradeOperation || st.Phase == "" {
+		return fmt.Sprintf("version %d", st.Version)
+	}
+	return fmt.Sprintf("the %s phase of version %d", st.Phase, st.Version)
 }
 
 // claim moves the version to the step's in the step's transaction, before its script runs:
@@ -282,7 +324,7 @@ func (s *session) checkCurrent(ctx context.Context, q versiontable.Querier, step
 // row until the commit. When the row had moved, skip is true if another process applied the
 // step meanwhile; otherwise the version changed under the run and that is an error.
 func (s *session) claim(ctx context.Context, q versiontable.Querier, step Step) (skip bool, err error) {
-	err = s.table.Advance(ctx, q, step.From, step.Version)
+	err = s.table.Advance(ctx, q, step.move())
 	if !errors.Is(err, versiontable.ErrConcurrentUpdate) {
 		return false, err
 	}
@@ -296,19 +338,19 @@ func (s *session) claim(ctx context.Context, q versiontable.Querier, step Step) 
 func (m *Migrator) entry(step Step, start time.Time) versiontable.Entry {
 	return versiontable.Entry{
 		Version:    step.Version,
-		Phase:      step.Script.Operation,
+		Phase:      step.Phase,
 		Script:     step.Script.Path,
 		Checksum:   step.Script.Checksum(),
 		AppliedAt:  start,
 		Duration:   m.cfg.now().Sub(start),
-		Statements: m.countRunnable(step.Statements),
+		Statements: m.countRunnable(step),
 		AppliedBy:  m.cfg.appliedBy,
 	}
 }
 
 // applied is what the run reports of a step whose history entry is e.
 func applied(e versiontable.Entry) *AppliedVersion {
-	return &AppliedVersion{Version: e.Version, Script: e.Script, Statements: e.Statements, Duration: e.Duration}
+	return &AppliedVersion{Version: e.Version, Phase: e.Phase, Script: e.Script, Statements: e.Statements, Duration: e.Duration, Done: true}
 }
 
 func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
@@ -318,16 +360,22 @@ func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	}
 }
 
-// countRunnable returns how many of a script's statements run: all but those ratchet
-// skips (see skipReason).
-func (m *Migrator) countRunnable(stmts []sqlsplit.Statement) int {
+// countRunnable returns how many of a step's statements run: all but those ratchet skips
+// (see skips).
+func (m *Migrator) countRunnable(step Step) int {
 	n := 0
-	for _, st := range stmts {
-		if m.skipReason(st) == "" {
+	for i := range step.Statements {
+		if !m.skips(step, i) {
 			n++
 		}
 	}
 	return n
+}
+
+// skips reports whether statement i of step is not sent: ratchet skips it (see skipReason),
+// or it belongs to an online block and the step runs offline.
+func (m *Migrator) skips(step Step, i int) bool {
+	return (step.Offline && i < len(step.Online) && step.Online[i]) || m.skipReason(step.Statements[i]) != ""
 }
 
 // skipReason returns why ratchet skips st, with a warning, rather than running it — a
@@ -348,7 +396,7 @@ func (m *Migrator) warnSkipped(step Step, from int) {
 				Message: fmt.Sprintf("%s:%d: %q ignored: %s", step.Script.Path, st.Line, firstLine(st.Text), why)})
 		}
 	}
-	if from == 0 && m.countRunnable(step.Statements) == 0 {
+	if from == 0 && m.countRunnable(step) == 0 && !slices.Contains(step.Online, true) {
 		m.emit(Event{Kind: Warning, Version: step.Version, Script: step.Script.Path,
 			Message: fmt.Sprintf("%s has no statements to run; version %d is recorded as applied", step.Script.Path, step.Version)})
 	}

@@ -14,6 +14,7 @@ type upgradeConfig struct {
 	skipSanityCheck bool
 	atomic          bool
 	beforeApply     func(context.Context, *Plan, *sql.Conn) error
+	data            dataLimits
 }
 
 // recovery says what to do with a version that failed part way (see [Resume] and [Retry]).

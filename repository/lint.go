@@ -121,7 +121,7 @@ func gapFinding(prev, next int) Finding {
 // lintVersion returns the findings about version n.
 func lintVersion(n int, v *version) []Finding {
 	var out []Finding
-	rolling := false
+	rolling := v.rolling()
 	for _, s := range v.sql {
 		switch {
 		case s.Operation == OpDowngrade:
@@ -134,9 +134,7 @@ func lintVersion(n int, v *version) []Finding {
 		case !hasStatements(s.SQL):
 			out = append(out, Finding{s.Path, SeverityWarning, "contains no SQL statements"})
 		}
-		if s.Operation != OpUpgrade && s.Operation != OpDowngrade && knownOperation(s.Operation) {
-			rolling = true
-		}
+
 		if !knownDBMS(s.DBMS) {
 			out = append(out, Finding{s.Path, SeverityWarning, unknownDBMSMessage(s.DBMS)})
 		}
@@ -181,7 +179,7 @@ func lintVersion(n int, v *version) []Finding {
 		}
 		out = append(out, f)
 	}
-	if m := v.goMig; m != nil && len(viaGo) == 0 {
+	if m := v.goMigs[OpUpgrade]; m != nil && len(viaGo) == 0 && !rolling {
 		out = append(out, Finding{goPathPrefix + m.Name, SeverityWarning, fmt.Sprintf(
 			"never run: SQL upgrade scripts of version %d take precedence for every dialect", n)})
 	}

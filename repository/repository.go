@@ -48,7 +48,8 @@ type version struct {
 	files  []ScriptFile // in name order
 	sql    []*Script    // SQL scripts, in name order
 	python *Script
-	goMig  *GoMigration
+	goMigs map[string]*GoMigration // by operation: upgrade, expand, contract
+	data   *DataMigration
 }
 
 // Ignored is an entry under versions/ that the loader ignored.

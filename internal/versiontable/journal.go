@@ -26,6 +26,7 @@ const journalDDL = `CREATE TABLE IF NOT EXISTS %s (
 	error TEXT,
 	running INTEGER NOT NULL DEFAULT 0,
 	earlier INTEGER NOT NULL DEFAULT 0,
+	phase VARCHAR(16) NOT NULL DEFAULT 'upgrade',
 	PRIMARY KEY (repository_id)
 )`
 
@@ -34,11 +35,13 @@ const journalDDL = `CREATE TABLE IF NOT EXISTS %s (
 var addedColumns = [][2]string{
 	{"running", "INTEGER NOT NULL DEFAULT 0"},
 	{"earlier", "INTEGER NOT NULL DEFAULT 0"},
+	{"phase", "VARCHAR(16) NOT NULL DEFAULT 'upgrade'"},
 }
 
 // Journal is the progress of one version applied statement by statement.
 type Journal struct {
 	Version int
+	Phase   string // the script's operation: "upgrade", "expand", "contract"
 	Script  string
 	Total   int      // statements in the script
 	Hashes  []string // hashes of the statements applied so far, in order
@@ -111,9 +114,12 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 	}
 	extra := ""
 	for _, c := range addedColumns {
-		if slices.Contains(cols, c[0]) {
+		switch {
+		case slices.Contains(cols, c[0]):
 			extra += ", " + c[0]
-		} else {
+		case c[0] == "phase":
+			extra += ", 'upgrade'"
+		default:
 			extra += ", 0"
 		}
 	}
@@ -122,7 +128,7 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 	var j Journal
 	var hashes string
 	var msg sql.NullString
-	err = q.QueryRowContext(ctx, query, t.repoID).Scan(&j.Version, &j.Script, &j.Total, &hashes, &j.FailedLine, &msg, &j.Running, &j.Earlier)
+	err = q.QueryRowContext(ctx, query, t.repoID).Scan(&j.Version, &j.Script, &j.Total, &hashes, &j.FailedLine, &msg, &j.Running, &j.Earlier, &j.Phase)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
@@ -136,14 +142,15 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 	return &j, nil
 }
 
-// ClaimJournal returns the statement that records that j's version starts from version
-// from: it inserts the row only if the version table still says from, and [Table.Claimed]
-// tells from its result whether it did. The repository must have no journal row.
-func (t *Table) ClaimJournal(j *Journal, from int) Statement {
+// ClaimJournal returns the statement that records that j's step starts, as move mv: it
+// inserts the row only if mv's counter still says mv.From, and [Table.Claimed] tells from its
+// result whether it did. The repository must have no journal row.
+func (t *Table) ClaimJournal(j *Journal, mv Move) Statement {
 	b := t.builder(false)
-	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, script, total, done, hashes, failed_line, error, running, earlier) SELECT " +
-		b.list(t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) +
-		" FROM " + t.ident(t.name) + " WHERE repository_id = " + b.p(t.repoID) + " AND COALESCE(version, 0) = " + b.p(from)
+	table, column := t.positionSource(mv.Counter)
+	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, script, total, done, hashes, failed_line, error, running, earlier) SELECT " +
+		b.list(t.repoID, j.Version, j.Phase, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) +
+		" FROM " + t.ident(table) + " WHERE repository_id = " + b.p(t.repoID) + " AND " + column + " = " + b.p(mv.From)
 	return b.statement(query)
 }
 
@@ -164,8 +171,8 @@ func (t *Table) ReplaceJournal(ctx context.Context, q Querier, j *Journal) error
 		return err
 	}
 	b := t.builder(false)
-	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, script, total, done, hashes, failed_line, error, running, earlier) VALUES (" +
-		b.list(t.repoID, j.Version, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) + ")"
+	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, script, total, done, hashes, failed_line, error, running, earlier) VALUES (" +
+		b.list(t.repoID, j.Version, j.Phase, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) + ")"
 	if _, err := q.ExecContext(ctx, query, b.args...); err != nil {
 		return fmt.Errorf("journalling version %d: %w", j.Version, err)
 	}

@@ -79,7 +79,7 @@ func (t *Table) Name() string { return t.name }
 
 // IsBookkeeping reports whether table is one of the tables ratchet itself maintains.
 func (t *Table) IsBookkeeping(table string) bool {
-	return table == t.name || table == HistoryTable || table == JournalTable
+	return table == t.name || table == HistoryTable || table == JournalTable || table == RollingTable
 }
 
 // ListTables returns the base tables of the database (the connection's schema), sorted.
@@ -153,34 +153,28 @@ func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version i
 	return nil
 }
 
-// Advance moves the repository's row from version from to version to. The update is
-// conditional on the old version and must touch exactly one row; otherwise it returns
-// [ErrConcurrentUpdate] and the caller must roll back.
-func (t *Table) Advance(ctx context.Context, q Querier, from, to int) error {
-	st := t.advanceStatement(from, to)
-	res, err := q.ExecContext(ctx, st.Query, st.Args...)
-	if err != nil {
-		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
+// Advance makes move mv: the counter's update is conditional on its old value and must touch
+// exactly one row; otherwise it returns [ErrConcurrentUpdate] and the caller must roll back.
+func (t *Table) Advance(ctx context.Context, q Querier, mv Move) error {
+	var res sql.Result
+	for _, st := range t.advanceStatements(mv) {
+		var err error
+		if res, err = q.ExecContext(ctx, st.Query, st.Args...); err != nil {
+			return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
+		}
 	}
-	return t.CheckAdvanced(res, from, to)
+	return t.CheckAdvanced(res, mv)
 }
 
-func (t *Table) advanceStatement(from, to int) Statement {
-	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
-	query := "UPDATE " + t.ident(t.name) + " SET version = " + t.d.Param(1) +
-		" WHERE repository_id = " + t.d.Param(2) + " AND COALESCE(version, 0) = " + t.d.Param(3)
-	return Statement{query, []any{to, t.repoID, from}}
-}
-
-// CheckAdvanced checks the result of the conditional version update from from to to: it
-// must have touched exactly one row, or the caller must roll back ([ErrConcurrentUpdate]).
-func (t *Table) CheckAdvanced(res sql.Result, from, to int) error {
+// CheckAdvanced checks the result of the conditional update of move mv: it must have touched
+// exactly one row, or the caller must roll back ([ErrConcurrentUpdate]).
+func (t *Table) CheckAdvanced(res sql.Result, mv Move) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("updating %s from %d to %d: %w", t.name, from, to, err)
+		return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
 	}
 	if n != 1 {
-		return fmt.Errorf("updating %s from %d to %d touched %d rows: %w", t.name, from, to, n, ErrConcurrentUpdate)
+		return fmt.Errorf("updating the %s from %d to %d touched %d rows: %w", mv.Counter, mv.From, mv.To, n, ErrConcurrentUpdate)
 	}
 	return nil
 }
@@ -192,21 +186,21 @@ type Statement struct {
 	Args  []any
 }
 
-// FinishJournalStatements returns the statements that record a journalled version applied:
-// its history row, the removal of the journal — or, with next, its hand-over to the next
-// version, which starts with next's first statement recorded as running — and, last, so
-// that its rows affected are the Exec's, the conditional version update (check it with
+// FinishJournalStatements returns the statements that record a journalled step applied: its
+// history row, the removal of the journal — or, with next, its hand-over to the next step,
+// which starts with next's first statement recorded as running — and, last, so that its rows
+// affected are the Exec's, the conditional update of move mv (check it with
 // [Table.CheckAdvanced]). For dialects whose bind parameters are written "?".
-func (t *Table) FinishJournalStatements(from, to int, e Entry, next *Journal) []Statement {
+func (t *Table) FinishJournalStatements(mv Move, e Entry, next *Journal) []Statement {
 	journal := t.deleteJournal()
 	if next != nil {
 		b := t.builder(false)
-		journal = b.statement("UPDATE " + t.ident(JournalTable) + " SET version = " + b.p(next.Version) + ", script = " + b.p(next.Script) +
+		journal = b.statement("UPDATE " + t.ident(JournalTable) + " SET version = " + b.p(next.Version) + ", phase = " + b.p(next.Phase) + ", script = " + b.p(next.Script) +
 			", total = " + b.p(next.Total) + ", done = " + b.p(next.Done()) + ", hashes = " + b.p(strings.Join(next.Hashes, ",")) +
 			", running = " + b.p(next.Running) + ", failed_line = 0, error = NULL, earlier = " + b.p(next.Earlier) +
 			" WHERE repository_id = " + b.p(t.repoID))
 	}
-	return []Statement{t.recordStatement([]Entry{e}), journal, t.advanceStatement(from, to)}
+	return append([]Statement{t.recordStatement([]Entry{e}), journal}, t.advanceStatements(mv)...)
 }
 
 // Entry is one row of the history table: one applied script.

@@ -26,10 +26,10 @@ func TestAdvanceTouchesExactlyOneRow(t *testing.T) {
 	if err := other.Stamp(ctx, tdb.DB, "elsewhere", 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := vt.Advance(ctx, tdb.DB, 2, 3); !errors.Is(err, versiontable.ErrConcurrentUpdate) {
+	if err := vt.Advance(ctx, tdb.DB, versiontable.VersionMove(2, 3)); !errors.Is(err, versiontable.ErrConcurrentUpdate) {
 		t.Fatalf("Advance from a stale version = %v, want ErrConcurrentUpdate", err)
 	}
-	if err := vt.Advance(ctx, tdb.DB, 3, 4); err != nil {
+	if err := vt.Advance(ctx, tdb.DB, versiontable.VersionMove(3, 4)); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok, err := vt.Version(ctx, tdb.DB); err != nil || !ok || v != 4 {
@@ -110,7 +110,7 @@ func TestClaimJournalStatement(t *testing.T) {
 			}
 			j := &versiontable.Journal{Version: 4, Script: "versions/004_x_mysql_upgrade.sql", Total: 2}
 			claim := func(from int) (bool, error) {
-				st := vt.ClaimJournal(j, from)
+				st := vt.ClaimJournal(j, versiontable.VersionMove(from, j.Version))
 				res, err := tdb.DB.ExecContext(ctx, st.Query, st.Args...)
 				if err != nil {
 					return false, err

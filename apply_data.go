@@ -1,0 +1,295 @@
+package ratchet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
+)
+
+// A data migration runs in batches while both releases write: each batch commits together
+// with the window's checkpoint (the cursor, the rows so far), so a run that stops — a limit, a
+// crash, Ctrl-C — leaves every committed batch recorded and nothing else, on every dialect
+// (DML is transactional in InnoDB too). The truth about what remains is the pending query,
+// not the cursor: rows the old release writes behind the cursor are found by one more sweep.
+
+// dataMigration is how a migrate step runs.
+type dataMigration struct {
+	repeat    bool   // run statement until it changes no row
+	statement int    // the index of the repeated statement
+	pending   string // the query that finds work left, "" for none
+	goData    *repository.DataMigration
+}
+
+// batched reports whether the step runs in batches (rather than once, as a script).
+func (d *dataMigration) batched() bool { return d != nil && (d.repeat || d.goData != nil) }
+
+// dataLimits bound one run of the migrate phase.
+type dataLimits struct {
+	batchSize   int
+	batchDelay  time.Duration
+	maxRows     int64
+	maxDuration time.Duration
+}
+
+// defaultBatchSize is the batch limit given to Go data migrations.
+const defaultBatchSize = 1000
+
+// runLimits is a run's use of its limits.
+type runLimits struct {
+	dataLimits
+	start time.Time
+	rows  int64 // rows changed so far by this run
+}
+
+func newLimits(l dataLimits, now time.Time) *runLimits {
+	if l.batchSize <= 0 {
+		l.batchSize = defaultBatchSize
+	}
+	return &runLimits{dataLimits: l, start: now}
+}
+
+// reached names the limit that stops the run now, or "".
+func (l *runLimits) reached(now time.Time) string {
+	switch {
+	case l == nil:
+		return ""
+	case l.maxRows > 0 && l.rows >= l.maxRows:
+		return "--max-rows"
+	case l.maxDuration > 0 && now.Sub(l.start) >= l.maxDuration:
+		return "--max-duration"
+	}
+	return ""
+}
+
+// MaxRows stops a data migration run once its batches changed at least n rows (checked after
+// each batch); the run then ends with a [*DataPendingError] if work remains.
+func MaxRows(n int64) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.data.maxRows = n })
+}
+
+// MaxDuration stops a data migration run once it ran for d (checked after each batch).
+func MaxDuration(d time.Duration) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.data.maxDuration = d })
+}
+
+// BatchSize is the number of rows a Go data migration's batch may change (default 1000). SQL
+// data migrations write their limit in their statement.
+func BatchSize(n int) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.data.batchSize = n })
+}
+
+// BatchDelay pauses between batches, leaving the database to the service.
+func BatchDelay(d time.Duration) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.data.batchDelay = d })
+}
+
+// applyData runs a data migration in batches, then records it complete. Its result counts the
+// rows this run changed, also when the run stops with work left.
+func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, error) {
+	w, err := s.table.ReadWindow(ctx, s.conn)
+	switch {
+	case err != nil:
+		return nil, err
+	case w == nil || (w.Migrated >= step.Version && !step.resweep):
+		return nil, nil // completed meanwhile by another run
+	case w.Migrated != step.From && !step.resweep:
+		return nil, fmt.Errorf("%s cannot be applied: the migrated version is %d (changed by another process?)", step.describe(), w.Migrated)
+	}
+	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+	start := s.m.cfg.now()
+	b := &batcher{s: s, step: step, migrated: w.Migrated}
+	if w.CursorVersion == step.Version {
+		b.cursorVersion, b.cursor, b.from, b.total = w.CursorVersion, w.Cursor, w.Cursor, w.Rows
+	}
+	a := &AppliedVersion{Version: step.Version, Phase: step.Phase, Script: step.Script.Path}
+	swept := false
+	for {
+		done, err := b.run(ctx)
+		a.Rows, a.Statements = b.rows, int(b.batches)
+		if err != nil {
+			return a, err
+		}
+		if !done {
+			return a, &DataPendingError{Versions: []int{step.Version}, Limit: s.limits.reached(s.m.cfg.now())}
+		}
+		pending, err := s.pendingOne(ctx, step)
+		if err != nil {
+			return a, err
+		}
+		if !pending {
+			break
+		}
+		if swept {
+			return a, &DataPendingError{Versions: []int{step.Version}}
+		}
+		// Rows written behind the cursor (by the old release, without a trigger): one more
+		// sweep from the start.
+		swept, b.from = true, ""
+	}
+	entry := s.m.entry(step, start)
+	entry.Statements = int(b.batches)
+	if step.resweep {
+		// The version was recorded complete before: the sweep only caught up with rows the
+		// old release wrote since.
+		a.Duration, a.Done = s.m.cfg.now().Sub(start), true
+		return a, nil
+	}
+	err = s.inTx(ctx, func() error {
+		if err := s.table.Advance(ctx, s.conn, step.move()); err != nil {
+			return err
+		}
+		return s.table.Record(ctx, s.conn, entry)
+	})
+	if err != nil {
+		return a, contextError(ctx, err)
+	}
+	a.Duration, a.Done = entry.Duration, true
+	s.m.emitApplied(step, a)
+	return a, nil
+}
+
+// batcher runs the batches of one data migration.
+type batcher struct {
+	s             *session
+	step          Step
+	migrated      int    // the window's migrated version, which the checkpoints check
+	cursorVersion int    // the version the window's cursor belongs to, 0 for none yet
+	cursor        string // the window's cursor, which the next checkpoint checks
+	from          string // where the next batch starts: the cursor, or "" for a new sweep
+	total         int64  // rows changed by every run so far
+	rows, batches int64  // rows changed and batches committed by this run
+}
+
+// run runs batches until the migration says it is done (done true) or a limit stops it
+// (done false).
+func (b *batcher) run(ctx context.Context) (done bool, err error) {
+	s := b.s
+	for {
+		if s.limits.reached(s.m.cfg.now()) != "" {
+			return false, nil
+		}
+		p, err := b.batch(ctx)
+		if err != nil {
+			return false, contextError(ctx, err)
+		}
+		b.rows += p.Rows
+		b.total += p.Rows
+		b.batches++
+		s.limits.rows += p.Rows
+		b.cursorVersion, b.cursor, b.from = b.step.Version, p.Cursor, p.Cursor
+		if p.Done {
+			return true, nil
+		}
+		if d := s.limits.batchDelay; d > 0 {
+			select {
+			case <-ctx.Done():
+				return false, contextError(ctx, ctx.Err())
+			case <-time.After(d):
+			}
+		}
+	}
+}
+
+// batch runs and commits one batch with its checkpoint.
+func (b *batcher) batch(ctx context.Context) (repository.Progress, error) {
+	s, step := b.s, b.step
+	// checkpoint checks the window is where the batch started — the cursor of version
+	// cursorVersion — and records p.
+	checkpoint := func(q versiontable.Querier, cursorVersion int, p repository.Progress) error {
+		err := s.table.Checkpoint(ctx, q, b.migrated, step.Version, cursorVersion, b.cursor, p.Cursor, p.Rows)
+		if errors.Is(err, versiontable.ErrConcurrentUpdate) {
+			return fmt.Errorf("%s: the window changed under the run (another process is migrating?): %w", step.describe(), err)
+		}
+		return err
+	}
+	if g := step.data.goData; g != nil {
+		var p repository.Progress
+		err := s.goTx(ctx, func(tx *sql.Tx) error {
+			// The checkpoint's check first: it takes the write lock (SQLite) before the batch
+			// reads, and proves the window is where this run left it.
+			if err := checkpoint(tx, step.Version, repository.Progress{Cursor: b.cursor}); err != nil {
+				return err
+			}
+			var err error
+			p, err = g.Batch(dialect.NewContext(ctx, s.m.dialect), tx, repository.Batch{Limit: s.limits.batchSize, Cursor: b.from})
+			if err != nil {
+				return &ScriptError{Version: step.Version, Script: step.Script.Path, Err: err, Code: s.m.driver.ErrorCode(err)}
+			}
+			return checkpoint(tx, step.Version, p)
+		})
+		return p, err
+	}
+	var p repository.Progress
+	err := s.inTx(ctx, func() error {
+		res, err := s.conn.ExecContext(ctx, step.Statements[step.data.statement].Text)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.m.statementError(step, step.data.statement, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return s.m.statementError(step, step.data.statement, err)
+		}
+		p = repository.Progress{Rows: n, Done: n == 0}
+		return checkpoint(s.conn, b.cursorVersion, p)
+	})
+	return p, err
+}
+
+// pendingOne asks a data migration whether work remains; false when it has no way to tell.
+func (s *session) pendingOne(ctx context.Context, step Step) (bool, error) {
+	d := step.data
+	switch {
+	case d == nil:
+		return false, nil
+	case d.goData != nil:
+		pending, err := d.goData.Pending(dialect.NewContext(ctx, s.m.dialect), s.conn)
+		if err != nil {
+			return false, &ScriptError{Version: step.Version, Script: step.Script.Path, Err: fmt.Errorf("pending: %w", err), Code: s.m.driver.ErrorCode(err)}
+		}
+		return pending, nil
+	case d.pending == "":
+		return false, nil
+	}
+	rows, err := s.conn.QueryContext(ctx, d.pending)
+	if err != nil {
+		return false, &ScriptError{Version: step.Version, Script: step.Script.Path, Err: fmt.Errorf("-- ratchet:pending query: %w", err), Code: s.m.driver.ErrorCode(err)}
+	}
+	defer rows.Close()
+	found := rows.Next()
+	if err := rows.Err(); err != nil {
+		return false, &ScriptError{Version: step.Version, Script: step.Script.Path, Err: fmt.Errorf("-- ratchet:pending query: %w", err), Code: s.m.driver.ErrorCode(err)}
+	}
+	return found, nil
+}
+
+// pendingData returns the versions of a window from c to migrated whose data migration says
+// work remains.
+func (s *session) pendingData(ctx context.Context, c, migrated int) ([]int, error) {
+	var out []int
+	for _, v := range s.m.repo.Versions() {
+		if v <= c || v > migrated {
+			continue
+		}
+		step, err := s.m.phaseStep(repository.OpMigrate, v-1, v, false)
+		if err != nil {
+			return nil, err
+		}
+		pending, err := s.pendingOne(ctx, step)
+		if err != nil {
+			return nil, err
+		}
+		if pending {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,591 @@
+package ratchet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
+	"github.com/ratchetdb/ratchet/sqlsplit"
+)
+
+// A rolling version comes in three phases so that the old and the new release of a service
+// can share the database while its nodes are upgraded one at a time: expand adds what the new
+// release needs, migrate moves the data in batches, contract removes what only the old
+// release used. Consecutive rolling versions form a window, run phase-major: every expand,
+// then every migrate, then every contract. The version table keeps saying the last version
+// fully applied until contract moves it, so the old release keeps seeing its version; how far
+// expand and migrate went lives in ratchet_rolling, written in the transaction of the work it
+// records.
+
+// Errors of the rolling-upgrade commands.
+var (
+	// ErrWindow: the command does not fit the open window, or its order (migrate before
+	// expand, contract before migrate, a second window while one is open).
+	ErrWindow = errors.New("rolling upgrade out of order")
+	// ErrOffline: the next version has no phases and must be applied offline.
+	ErrOffline = errors.New("version must be applied offline")
+	// ErrDataPending: a data migration stopped with work left (a limit, or rows the old
+	// release keeps writing); run the migrate phase again.
+	ErrDataPending = errors.New("data migration incomplete")
+)
+
+// WindowError explains why a rolling-upgrade command cannot run now, and what to run first.
+type WindowError struct {
+	Phase  string // the command: "expand", "migrate", "contract"
+	Reason string
+	Next   string // the command to run first: "expand", "migrate", "contract", "sync N"
+}
+
+func (e *WindowError) Error() string { return e.Reason }
+
+// Unwrap returns [ErrWindow].
+func (e *WindowError) Unwrap() error { return ErrWindow }
+
+// OfflineError reports versions without phases ahead of a rolling upgrade: they run only
+// with the service stopped, as a plain upgrade.
+type OfflineError struct {
+	From, To int // the versions that must be applied offline
+}
+
+func (e *OfflineError) Error() string {
+	which := fmt.Sprintf("version %d has", e.From)
+	if e.To > e.From {
+		which = fmt.Sprintf("versions %d-%d have", e.From, e.To)
+	}
+	return which + " no expand, migrate or contract part and must be applied offline, with the service stopped"
+}
+
+// Unwrap returns [ErrOffline].
+func (e *OfflineError) Unwrap() error { return ErrOffline }
+
+// BarrierError reports an expand target past a version that starts a new window.
+type BarrierError struct {
+	Barrier, Target int
+}
+
+func (e *BarrierError) Error() string {
+	return fmt.Sprintf("version %d starts a new rolling window (-- ratchet:barrier): expand, migrate and contract up to version %d first, then expand to %d",
+		e.Barrier, e.Barrier-1, e.Target)
+}
+
+// Unwrap returns [ErrInvalidVersion]: the target cannot be reached in one window.
+func (e *BarrierError) Unwrap() error { return ErrInvalidVersion }
+
+// DataPendingError reports data migrations with work left.
+type DataPendingError struct {
+	Versions []int
+	Limit    string // the limit that stopped the run ("--max-rows"), "" when rows remain after a full sweep
+}
+
+func (e *DataPendingError) Error() string {
+	vs := make([]string, len(e.Versions))
+	for i, v := range e.Versions {
+		vs[i] = fmt.Sprint(v)
+	}
+	if e.Limit != "" {
+		return fmt.Sprintf("stopped by %s with work left in the data migration of version %s", e.Limit, strings.Join(vs, ", "))
+	}
+	return fmt.Sprintf("the data migration of version %s still finds rows to migrate after a full sweep (rows written meanwhile without a trigger?)", strings.Join(vs, ", "))
+}
+
+// Unwrap returns [ErrDataPending].
+func (e *DataPendingError) Unwrap() error { return ErrDataPending }
+
+// SchemaState is where a database stands in its versions and in a rolling upgrade.
+type SchemaState struct {
+	Controlled bool
+	// Version is the last version fully applied: the version table's.
+	Version int
+	// Expanded and Migrated are how far the expand and migrate phases of the open window
+	// went; Target is the window's last version. Without a window all three are Version.
+	Expanded, Migrated, Target int
+	Window                     bool // a rolling upgrade is open
+	Latest                     int  // the repository's latest version
+}
+
+// Phase names the step a rolling upgrade is at: "expand" (or none open and versions
+// pending), "migrate", "contract", or "" when the database is up to date.
+func (s SchemaState) Phase() string {
+	switch {
+	case s.Window && s.Expanded < s.Target:
+		return repository.OpExpand
+	case s.Window && s.Migrated < s.Expanded:
+		return repository.OpMigrate
+	case s.Window:
+		return repository.OpContract
+	case s.Version < s.Latest:
+		return repository.OpExpand
+	}
+	return ""
+}
+
+// RequireAtLeast returns an error unless the schema serves a release that needs version v:
+// v is expanded and its data migrated (contracted or not). A service calls it at start-up.
+func RequireAtLeast(s SchemaState, v int) error {
+	if s.Expanded >= v && s.Migrated >= v {
+		return nil
+	}
+	return fmt.Errorf("the database schema is too old for this release: it needs version %d expanded and migrated; the database is at version %d (expanded %d, migrated %d)",
+		v, s.Version, s.Expanded, s.Migrated)
+}
+
+// RequireAtMost returns an error unless the schema still serves a release written for version
+// v: no version above v is fully applied (expanded versions keep what v uses until contract).
+func RequireAtMost(s SchemaState, v int) error {
+	if s.Version <= v {
+		return nil
+	}
+	return fmt.Errorf("the database schema is too new for this release: it was written for version %d and the database is at version %d", v, s.Version)
+}
+
+// State reads where the database stands. It takes no lock and writes nothing.
+func (m *Migrator) State(ctx context.Context) (SchemaState, error) {
+	s, err := m.open(ctx, false)
+	if err != nil {
+		return SchemaState{}, m.busy(err)
+	}
+	defer s.close(ctx)
+	st, err := s.readState(ctx)
+	if err != nil {
+		return SchemaState{}, m.busy(err)
+	}
+	return m.schemaState(st), nil
+}
+
+func (m *Migrator) schemaState(st state) SchemaState {
+	out := SchemaState{Controlled: st.controlled, Version: st.version, Expanded: st.version, Migrated: st.version, Target: st.version, Latest: m.repo.Latest()}
+	if w := st.window; w != nil {
+		out.Window, out.Expanded, out.Migrated, out.Target = true, w.Expanded, w.Migrated, w.Target
+	}
+	return out
+}
+
+// Expand runs the expand phase of the next rolling window: every version's expand part,
+// online blocks included, each in its own transaction (journalled on MySQL) with the record
+// of it. target is [Latest] for the window's end (the version before the next barrier or
+// version without phases), or a version in it. An open window is continued; a different
+// target while one is open is refused.
+func (m *Migrator) Expand(ctx context.Context, target int, opts ...UpgradeOption) (*Result, error) {
+	return m.runPhase(ctx, repository.OpExpand, target, opts)
+}
+
+// Migrate runs the data migrations of the open window, after its expand phase: batches, each
+// committed with its checkpoint, until every migration is done or a limit ([MaxRows],
+// [MaxDuration]) stops it, which is a [*DataPendingError].
+func (m *Migrator) Migrate(ctx context.Context, opts ...UpgradeOption) (*Result, error) {
+	return m.runPhase(ctx, repository.OpMigrate, Latest, opts)
+}
+
+// Contract runs the contract phase of the open window once its data migrations are done
+// (every pending query is asked again): each version's contract part moves the version table
+// to it, and the last closes the window.
+func (m *Migrator) Contract(ctx context.Context, opts ...UpgradeOption) (*Result, error) {
+	return m.runPhase(ctx, repository.OpContract, Latest, opts)
+}
+
+// PendingData returns the versions of the open window whose data migration says work remains
+// (its pending query finds rows).
+func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
+	s, err := m.open(ctx, false)
+	if err != nil {
+		return nil, m.busy(err)
+	}
+	defer s.close(ctx)
+	st, err := s.readState(ctx)
+	if err != nil || st.window == nil {
+		return nil, m.busy(err)
+	}
+	out, err := s.pendingData(ctx, st.version, st.window.Migrated)
+	return out, m.busy(err)
+}
+
+func (m *Migrator) runPhase(ctx context.Context, phase string, target int, opts []UpgradeOption) (*Result, error) {
+	res, err := m.phase(ctx, phase, target, opts)
+	if res == nil {
+		res = &Result{}
+	}
+	return res, interrupted(ctx, m.busy(err))
+}
+
+func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []UpgradeOption) (res *Result, err error) {
+	if target < Latest {
+		return nil, &InvalidVersionError{Version: target}
+	}
+	uc := upgradeSettings(opts)
+	s, err := m.open(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := s.close(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	st, err := s.plannableState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res = &Result{Start: st.version, End: st.version}
+	plan, err := m.phasePlan(st, phase, target, uc)
+	if err != nil {
+		return res, err
+	}
+	if phase == repository.OpContract && st.window != nil {
+		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		if err != nil {
+			return res, err
+		}
+		if len(pending) > 0 {
+			return res, &WindowError{Phase: phase, Next: repository.OpMigrate, Reason: fmt.Sprintf(
+				"database contraction did not run: the data migration of version %s still finds rows to migrate; run the migrate phase again", joinInts(pending))}
+		}
+	}
+	if !uc.skipSanityCheck {
+		if err := s.sanityCheck(ctx); err != nil {
+			return res, err
+		}
+	}
+	// No hold on an SQLite file: both releases keep writing between the transactions.
+	if uc.beforeApply != nil && len(plan.Steps) > 0 {
+		if err := uc.beforeApply(ctx, plan, s.conn); err != nil {
+			return res, err
+		}
+	}
+	if phase == repository.OpMigrate && len(plan.Steps) == 0 && st.window != nil {
+		// Every data migration is recorded complete; rows the old release wrote since, where
+		// no trigger covers them, are swept again.
+		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		if err != nil {
+			return res, err
+		}
+		for _, v := range pending {
+			step, err := m.phaseStep(repository.OpMigrate, st.window.Migrated, v, false)
+			if err != nil {
+				return res, err
+			}
+			if step.data.batched() {
+				step.resweep = true
+				plan.Steps = append(plan.Steps, step)
+			}
+		}
+	}
+	s.limits = newLimits(uc.data, m.cfg.now())
+	return res, s.apply(ctx, plan, res)
+}
+
+// phasePlan works out the steps of one phase command from st.
+func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfig) (*Plan, error) {
+	w := st.window
+	p := &Plan{Current: st.version, Controlled: st.controlled, Target: st.version}
+	var steps []Step
+	var err error
+	switch phase {
+	case repository.OpExpand:
+		if w != nil {
+			if target != Latest && target != w.Target {
+				return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
+					"a rolling upgrade to version %d is open (expanded to %d, migrated to %d): finish it (%s) before expanding to %d",
+					w.Target, w.Expanded, w.Migrated, nextPhase(w), target)}
+			}
+			p.Target = w.Target
+			steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Expanded, w.Target, phase, false)
+			break
+		}
+		end, err := m.nextWindow(st.version, target)
+		if err != nil || end == 0 {
+			return p, err
+		}
+		p.Target = end
+		steps, err = m.windowSteps(st.version, st.version, st.version, st.version, end, phase, false)
+		if err == nil && len(steps) > 0 {
+			steps[0].opens = end
+		}
+	case repository.OpMigrate:
+		switch {
+		case w == nil && st.version < m.repo.Latest():
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "data migration did not run: data migration cannot be run before database expansion; run the expand phase first"}
+		case w == nil:
+			return p, nil
+		case w.Expanded < w.Target:
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: fmt.Sprintf(
+				"data migration did not run: the expansion to version %d stopped at %d; run the expand phase again first", w.Target, w.Expanded)}
+		}
+		p.Target = w.Target
+		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
+	case repository.OpContract:
+		switch {
+		case w == nil && st.version < m.repo.Latest():
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "database contraction did not run: database contraction cannot be run before database expansion; run the expand phase first"}
+		case w == nil:
+			return p, nil
+		case w.Migrated < w.Target:
+			return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
+				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d); run the %s phase first", w.Migrated, w.Target, nextPhase(w))}
+		}
+		p.Target = w.Target
+		steps, err = m.windowSteps(w.From, st.version, w.Migrated, w.Migrated, w.Target, phase, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Steps = steps
+	if st.journal != nil {
+		if len(p.Steps) == 0 || p.Steps[0].Script == nil {
+			return nil, stoppedError(st.journal)
+		}
+		if err := recoverStopped(st.journal, &p.Steps[0], uc); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// nextPhase is the phase that moves window w on.
+func nextPhase(w *versiontable.Window) string {
+	switch {
+	case w.Expanded < w.Target:
+		return repository.OpExpand
+	case w.Migrated < w.Target:
+		return repository.OpMigrate
+	}
+	return repository.OpContract
+}
+
+// nextWindow returns the end of the window that starts after version c: the last of the
+// consecutive rolling versions that follow it, up to target ([Latest]: as far as they go).
+// It returns 0 when no version follows c.
+func (m *Migrator) nextWindow(c, target int) (int, error) {
+	versions := m.repo.Versions()
+	i, _ := slices.BinarySearch(versions, c+1)
+	if target != Latest {
+		switch {
+		case target < c:
+			return 0, &DowngradeError{Current: c, Target: target}
+		case target == c:
+			return 0, nil
+		case !m.repo.Has(target):
+			return 0, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
+		}
+	}
+	if i == len(versions) {
+		return 0, nil
+	}
+	if !m.repo.Rolling(versions[i]) {
+		j := i
+		for j+1 < len(versions) && !m.repo.Rolling(versions[j+1]) {
+			j++
+		}
+		return 0, &OfflineError{From: versions[i], To: versions[j]}
+	}
+	end := i
+	for ; end+1 < len(versions) && (target == Latest || versions[end+1] <= target); end++ {
+		next := versions[end+1]
+		if !m.repo.UseTimestampNumbering() && next != versions[end]+1 {
+			return 0, &VersionNotFoundError{Version: versions[end] + 1, Target: target, Latest: m.repo.Latest()}
+		}
+		if !m.repo.Rolling(next) {
+			if target != Latest {
+				return 0, &OfflineError{From: next, To: next}
+			}
+			break
+		}
+		barrier, err := m.barrier(next)
+		if err != nil {
+			return 0, err
+		}
+		if barrier {
+			if target != Latest {
+				return 0, &BarrierError{Barrier: next, Target: target}
+			}
+			break
+		}
+	}
+	return versions[end], nil
+}
+
+// barrier reports whether rolling version v starts a new window: its expand script says
+// `-- ratchet:barrier`.
+func (m *Migrator) barrier(v int) (bool, error) {
+	s, ok, err := m.repo.Script(v, m.dialect.Name(), repository.OpExpand)
+	if err != nil || !ok || s.Kind != repository.SQL {
+		return false, err
+	}
+	ds, err := sqlsplit.Directives(s.SQL)
+	if err != nil {
+		return false, invalidScript(v, s.Path, err)
+	}
+	_, found := sqlsplit.Find(ds, sqlsplit.DirectiveBarrier)
+	return found, nil
+}
+
+// windowSteps returns the steps of a window from version from to target in which version c
+// is fully applied, expanded and migrated went as far as said: for phase "" (offline, every
+// phase in turn, online blocks skipped) or one phase.
+func (m *Migrator) windowSteps(from, c, expanded, migrated, target int, phase string, offline bool) ([]Step, error) {
+	var versions []int
+	for _, v := range m.repo.Versions() {
+		if v > from && v <= target {
+			versions = append(versions, v)
+		}
+	}
+	var steps []Step
+	add := func(ph string, start int, closes bool) error {
+		prev := start
+		for _, v := range versions {
+			if v <= start {
+				continue
+			}
+			step, err := m.phaseStep(ph, prev, v, offline)
+			if err != nil {
+				return err
+			}
+			step.closes = closes && v == target
+			steps = append(steps, step)
+			prev = v
+		}
+		return nil
+	}
+	if phase == "" || phase == repository.OpExpand {
+		if err := add(repository.OpExpand, expanded, false); err != nil {
+			return nil, err
+		}
+	}
+	if phase == "" || phase == repository.OpMigrate {
+		if err := add(repository.OpMigrate, migrated, false); err != nil {
+			return nil, err
+		}
+	}
+	if phase == "" || phase == repository.OpContract {
+		if err := add(repository.OpContract, c, true); err != nil {
+			return nil, err
+		}
+	}
+	return steps, nil
+}
+
+// phaseStep resolves phase ph of rolling version v, from position from.
+func (m *Migrator) phaseStep(ph string, from, v int, offline bool) (Step, error) {
+	step := Step{From: from, Version: v, Phase: ph, Offline: offline}
+	s, ok, err := m.repo.Script(v, m.dialect.Name(), ph)
+	switch {
+	case err != nil:
+		return Step{}, err
+	case !ok:
+		return step, nil // nothing to run: the step only records the phase
+	case s.Kind == repository.Go && s.Data != nil:
+		step.Script, step.data = s, &dataMigration{goData: s.Data}
+		return step, nil
+	}
+	return m.scriptStep(step, s)
+}
+
+// openWindow opens the window the step starts, unless it is open already.
+func (s *session) openWindow(ctx context.Context, step Step) error {
+	return s.inTx(ctx, func() error {
+		w, err := s.table.ReadWindow(ctx, s.conn)
+		switch {
+		case err != nil:
+			return err
+		case w != nil && w.Target == step.opens && w.From == step.From:
+			return nil // opened meanwhile by another run, for the same versions
+		case w != nil:
+			return &WindowError{Phase: repository.OpExpand, Reason: fmt.Sprintf("another run opened a rolling upgrade to version %d meanwhile", w.Target)}
+		}
+		return s.table.OpenWindow(ctx, s.conn, step.From, step.opens)
+	})
+}
+
+// applyEmpty records a phase the version has nothing for.
+func (s *session) applyEmpty(ctx context.Context, step Step) (*AppliedVersion, error) {
+	err := s.inTx(ctx, func() error {
+		_, err := s.claim(ctx, s.conn, step)
+		return err
+	})
+	return nil, contextError(ctx, err)
+}
+
+// invalidScriptError is a script the rules of a repository refuse before anything runs.
+type invalidScriptError struct{ msg string }
+
+func (e *invalidScriptError) Error() string { return e.msg }
+func (e *invalidScriptError) Unwrap() error { return ErrInvalidRepository }
+
+// invalidScript returns the *ScriptError for a script a rule refuses (err: a
+// *sqlsplit.SyntaxError or a message).
+func invalidScript(v int, path string, err error) *ScriptError {
+	var se *sqlsplit.SyntaxError
+	if errors.As(err, &se) {
+		return &ScriptError{Version: v, Script: path, Line: se.Line, Err: &invalidScriptError{se.Msg}}
+	}
+	return &ScriptError{Version: v, Script: path, Err: &invalidScriptError{err.Error()}}
+}
+
+// schemaKeywords start statements that change the schema, which a data migration must not.
+var schemaKeywords = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "COMMENT", "GRANT", "REVOKE"}
+
+// dmlKeywords start the statements a repeated data migration may run.
+var dmlKeywords = []string{"UPDATE", "DELETE", "INSERT", "REPLACE", "WITH"}
+
+// checkPhase applies the rules of a step's phase to its script's directives and statements:
+// online blocks only in expand and contract, repeat and pending only in migrate, no schema
+// change in migrate, a barrier only in expand.
+func (m *Migrator) checkPhase(step *Step, ds []sqlsplit.Directive) error {
+	v, path := step.Version, step.Script.Path
+	refuse := func(line int, format string, args ...any) error {
+		return invalidScript(v, path, &sqlsplit.SyntaxError{Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	if i := slices.Index(step.Online, true); i >= 0 && step.Phase != repository.OpExpand && step.Phase != repository.OpContract {
+		return refuse(step.Statements[i].Line, "online blocks belong in expand and contract scripts (a %s script runs whole)", step.Phase)
+	}
+	for _, d := range ds {
+		switch {
+		case d.Name == sqlsplit.DirectiveBarrier && step.Phase != repository.OpExpand:
+			return refuse(d.Line, "-- ratchet:barrier belongs in the expand script of the version that starts a new window")
+		case (d.Name == sqlsplit.DirectiveRepeat || d.Name == sqlsplit.DirectivePending) && step.Phase != repository.OpMigrate:
+			return refuse(d.Line, "-- ratchet:%s belongs in a migrate script", d.Name)
+		}
+	}
+	if step.Phase != repository.OpMigrate {
+		return nil
+	}
+	var runnable []int
+	for i, st := range step.Statements {
+		if kw := sqlsplit.Keyword(st.Text); slices.Contains(schemaKeywords, kw) {
+			return refuse(st.Line, "a data migration must not change the schema (%s): put it in the expand or contract script", kw)
+		}
+		if m.skipReason(st) == "" {
+			runnable = append(runnable, i)
+		}
+	}
+	dm := &dataMigration{}
+	if d, ok := sqlsplit.Find(ds, sqlsplit.DirectivePending); ok {
+		dm.pending = d.Value
+	}
+	if d, ok := sqlsplit.Find(ds, sqlsplit.DirectiveRepeat); ok {
+		if len(runnable) != 1 {
+			return refuse(d.Line, "-- ratchet:repeat runs one statement until it changes no row; the script has %d", len(runnable))
+		}
+		st := step.Statements[runnable[0]]
+		if kw := sqlsplit.Keyword(st.Text); !slices.Contains(dmlKeywords, kw) {
+			return refuse(st.Line, "-- ratchet:repeat needs an UPDATE, DELETE or INSERT, not %s", kw)
+		}
+		dm.repeat, dm.statement = true, runnable[0]
+	}
+	if dm.repeat || dm.pending != "" {
+		step.data = dm
+	}
+	return nil
+}
+
+// joinInts returns the numbers separated by commas.
+func joinInts(vs []int) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ", ")
+}
