@@ -282,7 +282,7 @@ func (e *ResumeError) Error() string {
 // the dialect allows it; earlier versions stay applied.
 type ScriptError struct {
 	// Phase is "upgrade", or the phase of a rolling version the script belongs to.
-	Phase string
+	Phase     string
 	Version   int
 	Script    string // path relative to the repository, or "go:<name>"
 	Line      int    // line of the failing statement in the script; 0 when unknown
