@@ -101,7 +101,7 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 	case w.Migrated != step.From && !step.resweep:
 		return nil, fmt.Errorf("%s cannot be applied: the migrated version is %d (changed by another process?)", step.describe(), w.Migrated)
 	}
-	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 	start := s.m.cfg.now()
 	b := &batcher{s: s, step: step, migrated: w.Migrated}
 	if w.CursorVersion == step.Version {

@@ -59,7 +59,7 @@ func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersi
 	if err != nil || skip {
 		return nil, contextError(ctx, err)
 	}
-	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 	start := s.m.cfg.now()
 	if err := r.run(ctx); err != nil {
 		return nil, r.stopped(ctx, err)

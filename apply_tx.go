@@ -25,7 +25,7 @@ func (s *session) applyStep(ctx context.Context, step Step) (*AppliedVersion, er
 		if skip, err := s.claim(ctx, s.conn, step); err != nil || skip {
 			return err
 		}
-		s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+		s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 		start := s.m.cfg.now()
 		s.m.warnSkipped(step, 0)
 		if err := s.runStatements(ctx, step, 0, len(step.Statements)); err != nil {
@@ -48,7 +48,7 @@ func (s *session) applyGo(ctx context.Context, step Step) (*AppliedVersion, erro
 		if skip, err := s.claim(ctx, tx, step); err != nil || skip {
 			return err
 		}
-		s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Script: step.Script.Path})
+		s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 		start := s.m.cfg.now()
 		if err := s.runGo(ctx, tx, step); err != nil {
 			return err

@@ -281,6 +281,8 @@ func (e *ResumeError) Error() string {
 // ScriptError reports a script that failed. The version it belongs to was rolled back where
 // the dialect allows it; earlier versions stay applied.
 type ScriptError struct {
+	// Phase is "upgrade", or the phase of a rolling version the script belongs to.
+	Phase     string
 	Version   int
 	Script    string // path relative to the repository, or "go:<name>"
 	Line      int    // line of the failing statement in the script; 0 when unknown

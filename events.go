@@ -26,6 +26,9 @@ type Event struct {
 	Duration   time.Duration // VersionApplied: time the version took
 	Message    string        // Warning: the text; Stamped: what was there, if not an empty database
 	Line       int           // StatementStarted: the statement's line in Script
+	// Phase is "upgrade", or the phase of a rolling version ("expand", "migrate", "contract").
+	Phase string
+	Rows  int64 // VersionApplied of a data migration: the rows its batches changed in this run
 }
 
 // emit reports e to the event handler and the logger.

@@ -70,8 +70,8 @@ func (st Step) move() versiontable.Move {
 	return versiontable.Move{Counter: versiontable.Applied, From: st.From, To: st.Version, Close: st.closes}
 }
 
-// path names the step's script, or the phase it has nothing for.
-func (st Step) path() string {
+// ScriptPath names the step's script, or the phase it has nothing for.
+func (st Step) ScriptPath() string {
 	if st.Script == nil {
 		return fmt.Sprintf("(no %s part)", st.Phase)
 	}

@@ -589,3 +589,64 @@ func joinInts(vs []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Next is what a database needs next, as db check reports it.
+type Next struct {
+	// Step is "" (up to date), "expand" (a rolling window to start or finish expanding),
+	// "migrate" (data migrations with work left), "contract", or "upgrade" (versions without
+	// phases next: applied offline).
+	Step  string
+	State SchemaState
+	// Pending are the window's versions whose data migration says work remains.
+	Pending []int
+	// Offline is, for Step "upgrade", the versions to apply offline.
+	Offline *OfflineError
+	// Broken describes an open window that contradicts the version table (hand edits); Step
+	// is then "".
+	Broken string
+}
+
+// Next reads what the database needs next: the phase of its rolling upgrade, or an offline
+// upgrade. It asks the open window's pending queries; it writes nothing.
+func (m *Migrator) Next(ctx context.Context) (*Next, error) {
+	s, err := m.open(ctx, false)
+	if err != nil {
+		return nil, m.busy(err)
+	}
+	defer s.close(ctx)
+	st, err := s.controlledState(ctx)
+	if err != nil {
+		return nil, m.busy(err)
+	}
+	n := &Next{State: m.schemaState(st)}
+	if w := st.window; w != nil {
+		if !(w.From <= st.version && st.version <= w.Migrated && w.Migrated <= w.Expanded && w.Expanded <= w.Target) {
+			n.Broken = fmt.Sprintf("%s says version %d, but its rolling upgrade from %d to %d says expanded %d and migrated %d (edited by hand?)",
+				s.table.Name(), st.version, w.From, w.Target, w.Expanded, w.Migrated)
+			return n, nil
+		}
+		if n.Pending, err = s.pendingData(ctx, st.version, w.Migrated); err != nil {
+			return nil, m.busy(err)
+		}
+		switch {
+		case w.Expanded < w.Target:
+			n.Step = repository.OpExpand
+		case w.Migrated < w.Expanded || len(n.Pending) > 0:
+			n.Step = repository.OpMigrate
+		default:
+			n.Step = repository.OpContract
+		}
+		return n, nil
+	}
+	_, err = m.nextWindow(st.version, Latest)
+	var off *OfflineError
+	switch {
+	case errors.As(err, &off):
+		n.Step, n.Offline = upgradeOperation, off
+	case err != nil:
+		return nil, err
+	case st.version < m.repo.Latest():
+		n.Step = repository.OpExpand
+	}
+	return n, nil
+}

@@ -6,6 +6,9 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
 )
 
 // State is the state of one version in a [Status].
@@ -46,6 +49,20 @@ type VersionStatus struct {
 	// Detail explains a stopped version: where it stopped and why; Stop says it as data.
 	Detail string
 	Stop   *StoppedVersionError
+	// Phases are, for a rolling version, its expand, migrate and contract parts, each with
+	// its own state; nil for a version applied whole.
+	Phases []PhaseStatus
+}
+
+// PhaseStatus is the state of one phase of a rolling version. A phase the version has
+// nothing for on this dialect is [Applied] once the window moved past it, with no Script.
+type PhaseStatus struct {
+	Phase           string
+	State           State
+	Script          string
+	Checksum        string
+	AppliedChecksum string
+	AppliedAt       time.Time
 }
 
 // Pending returns the number of versions not applied yet.
@@ -98,8 +115,10 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The latest history entry per version is the one that counts.
+	// The latest history entry per version is the one that counts; per phase for the phases
+	// of rolling versions.
 	recorded := map[int]VersionStatus{}
+	phases := map[int]map[string]versiontable.Entry{}
 	if st.hasHistory {
 		entries, err := s.table.History(ctx, s.conn)
 		if err != nil {
@@ -107,6 +126,10 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 		}
 		for _, e := range entries {
 			recorded[e.Version] = VersionStatus{Script: e.Script, AppliedAt: e.AppliedAt, AppliedChecksum: e.Checksum}
+			if phases[e.Version] == nil {
+				phases[e.Version] = map[string]versiontable.Entry{}
+			}
+			phases[e.Version][e.Phase] = e
 		}
 	}
 	applied := slices.Sorted(maps.Keys(recorded))
@@ -115,6 +138,14 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 	seen := map[int]bool{}
 	for _, v := range m.repo.Versions() {
 		seen[v] = true
+		if m.repo.Rolling(v) {
+			vs, err := m.rollingStatus(v, st, phases[v])
+			if err != nil {
+				return nil, err
+			}
+			out.Versions = append(out.Versions, vs)
+			continue
+		}
 		vs := recorded[v]
 		vs.Version = v
 		script, ok, err := m.repo.Script(v, m.dialect.Name(), upgradeOperation)
@@ -157,4 +188,65 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 
 func sortVersions(vs []VersionStatus) {
 	slices.SortFunc(vs, func(a, b VersionStatus) int { return cmp.Compare(a.Version, b.Version) })
+}
+
+// rollingStatus is the state of rolling version v: each phase's, from how far the window went
+// and what the history recorded, and the version's as a whole.
+func (m *Migrator) rollingStatus(v int, st state, recorded map[string]versiontable.Entry) (VersionStatus, error) {
+	vs := VersionStatus{Version: v, State: Pending}
+	done := map[string]bool{repository.OpExpand: v <= st.version, repository.OpMigrate: v <= st.version, repository.OpContract: v <= st.version}
+	if w := st.window; w != nil {
+		done[repository.OpExpand], done[repository.OpMigrate] = v <= w.Expanded, v <= w.Migrated
+	}
+	scripts, modified := 0, false
+	for _, ph := range []string{repository.OpExpand, repository.OpMigrate, repository.OpContract} {
+		ps := PhaseStatus{Phase: ph, State: Pending}
+		script, ok, err := m.repo.Script(v, m.dialect.Name(), ph)
+		if err != nil {
+			return vs, err
+		}
+		if ok {
+			ps.Script, ps.Checksum = script.Path, script.Checksum()
+			scripts++
+		}
+		e, ran := recorded[ph]
+		if ran {
+			ps.AppliedChecksum, ps.AppliedAt = e.Checksum, e.AppliedAt
+			if !ok {
+				ps.Script = e.Script
+			}
+		}
+		switch {
+		case !done[ph]:
+		case ran && !ok:
+			ps.State = Missing
+		case ps.AppliedChecksum != "" && ps.AppliedChecksum != ps.Checksum:
+			ps.State, modified = Modified, true
+		default:
+			ps.State = Applied
+		}
+		if j := st.journal; j != nil && j.Version == v && j.Phase == ph {
+			e := stoppedError(j)
+			ps.State, vs.Detail, vs.Stop = Stopped, e.Error(), e
+		}
+		if vs.Script == "" {
+			vs.Script = ps.Script
+		}
+		vs.Phases = append(vs.Phases, ps)
+	}
+	switch {
+	case vs.Stop != nil:
+		vs.State = Stopped
+	case v > st.version:
+	case modified:
+		vs.State = Modified
+	case scripts == 0 && len(recorded) > 0:
+		vs.State = Missing
+	default:
+		vs.State = Applied
+		if e, ok := recorded[repository.OpContract]; ok {
+			vs.AppliedAt = e.AppliedAt
+		}
+	}
+	return vs, nil
 }

@@ -356,7 +356,7 @@ func applied(e versiontable.Entry) *AppliedVersion {
 func (m *Migrator) emitApplied(step Step, a *AppliedVersion) {
 	if a != nil {
 		m.emit(Event{Kind: VersionApplied, From: step.From, Version: a.Version, Script: a.Script,
-			Statements: a.Statements, Duration: a.Duration})
+			Statements: a.Statements, Duration: a.Duration, Phase: step.Phase, Rows: a.Rows})
 	}
 }
 
@@ -434,6 +434,6 @@ func contextError(ctx context.Context, err error) error {
 // statementError is the *ScriptError for statement i (0-based) of step, which failed with err.
 func (m *Migrator) statementError(step Step, i int, err error) *ScriptError {
 	st := step.Statements[i]
-	return &ScriptError{Version: step.Version, Script: step.Script.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
+	return &ScriptError{Version: step.Version, Phase: step.Phase, Script: step.Script.Path, Line: st.Line, Statement: st.Text, Index: i + 1,
 		Code: m.driver.ErrorCode(err), Err: err, ConnectionLost: m.driver.ConnectionLost(err)}
 }

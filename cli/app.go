@@ -124,19 +124,23 @@ restoring a backup.`,
   %[1]s db sync              # bring the database to the latest version
   %[1]s db version           # the current version, alone on stdout
   %[1]s db status            # every version: applied, pending, modified or missing
-  %[1]s db check             # exit 0 up to date, 3 versions pending, 1 scripts modified`, a.name),
+  %[1]s db check             # exit 0 up to date, 3 expand/sync needed, 4 migrate, 5 contract, 1 scripts modified
+  %[1]s db expand            # rolling upgrade: expand while the old release runs; then db migrate, db contract`, a.name),
 		Args: noArgs,
 		RunE: helpOnly,
 	}
 	dbCmds := []*cobra.Command{
 		newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g),
 		newDBDowngradeCmd(g), newDBStatusCmd(g), newDBCheckCmd(g), newDBBackupCmd(g), newDBRestoreCmd(g),
+		newDBExpandCmd(g), newDBMigrateCmd(g), newDBContractCmd(g),
 	}
 	db.AddCommand(dbCmds...)
 	root.AddCommand(db, a.repoCommand(g))
 
-	// Legacy spellings: `glance-manage db_sync`, `db_version`, `db_upgrade`, `db_version_control`.
-	for _, c := range []*cobra.Command{newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g)} {
+	// Legacy spellings: `glance-manage db_sync`, `db_version`, `db_upgrade`, `db_version_control`,
+	// and the rolling upgrades' `db_expand`, `db_migrate`, `db_contract`.
+	for _, c := range []*cobra.Command{newDBVersionCmd(g), newDBVersionControlCmd(g), newDBSyncCmd(g), newDBUpgradeCmd(g),
+		newDBExpandCmd(g), newDBMigrateCmd(g), newDBContractCmd(g)} {
 		c.Use = "db_" + c.Use
 		c.Hidden = true
 		c.Short += " (legacy spelling of `db " + strings.TrimPrefix(strings.Fields(c.Use)[0], "db_") + "`)"

@@ -60,7 +60,22 @@ func statusText(s *session, st *ratchet.Status) string {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tSCRIPT")
 	for _, v := range st.Versions {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, v.State, appliedAt(v), v.Script)
+		if v.Phases == nil {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, v.State, appliedAt(v), v.Script)
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, v.State, appliedAt(v), "rolling: "+phaseSummary(v.Phases))
+		for _, p := range v.Phases {
+			script := p.Script
+			if script == "" {
+				script = "(nothing for this database)"
+			}
+			at := "-"
+			if !p.AppliedAt.IsZero() {
+				at = p.AppliedAt.UTC().Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Phase, p.State, at, script)
+		}
 	}
 	tw.Flush()
 	if v := st.Stopped(); v != nil {
@@ -92,6 +107,20 @@ func statusDoc(s *session, st *ratchet.Status) map[string]any {
 		if !v.AppliedAt.IsZero() {
 			doc["applied_at"] = v.AppliedAt.UTC().Format(time.RFC3339)
 		}
+		if v.Phases != nil {
+			phases := make([]map[string]any, 0, len(v.Phases))
+			for _, p := range v.Phases {
+				pd := map[string]any{"phase": p.Phase, "state": p.State, "script": p.Script, "checksum": p.Checksum}
+				if p.AppliedChecksum != "" {
+					pd["applied_checksum"] = p.AppliedChecksum
+				}
+				if !p.AppliedAt.IsZero() {
+					pd["applied_at"] = p.AppliedAt.UTC().Format(time.RFC3339)
+				}
+				phases = append(phases, pd)
+			}
+			doc["phases"] = phases
+		}
 		versions = append(versions, doc)
 	}
 	return map[string]any{
@@ -103,3 +132,13 @@ func statusDoc(s *session, st *ratchet.Status) map[string]any {
 // ahead reports a database at a version beyond the repository's latest: a newer release
 // applied versions this repository does not have.
 func ahead(st *ratchet.Status) bool { return st.Controlled && st.Version > st.Latest }
+
+// phaseSummary says in a few words how far a rolling version's phases went: "expand applied,
+// migrate pending, contract pending".
+func phaseSummary(ps []ratchet.PhaseStatus) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.Phase + " " + string(p.State)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -18,6 +18,7 @@ type syncFlags struct {
 	atomic           bool
 	backupDir        string
 	dryRun, sql      bool
+	extra            []ratchet.UpgradeOption // options a command adds to those of its flags
 }
 
 // register adds the flags sync and upgrade share.
@@ -284,10 +285,15 @@ func (o *upgradeOutput) event(e ratchet.Event) {
 			fmt.Fprintln(o.g.stdout, "database was empty: put under version control at version 0")
 		}
 	case ratchet.VersionApplied:
-		if !o.json {
-			fmt.Fprintf(o.g.stdout, "%d -> %d  %s  (%s, %s)\n",
-				e.From, e.Version, e.Script, statements(e.Statements), shortDuration(e.Duration))
+		if o.json {
+			break
 		}
+		what := statements(e.Statements)
+		if e.Phase == "migrate" && e.Rows > 0 {
+			what = fmt.Sprintf("%d rows in %d batches", e.Rows, e.Statements)
+		}
+		fmt.Fprintf(o.g.stdout, "%s  %s  (%s, %s)\n", stepLabel(ratchet.Step{From: e.From, Version: e.Version, Phase: e.Phase}),
+			e.Script, what, shortDuration(e.Duration))
 	}
 }
 

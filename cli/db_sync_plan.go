@@ -37,10 +37,17 @@ func (d *dryRun) doc() map[string]any {
 	for _, st := range d.plan.Steps {
 		stmts := make([]map[string]any, 0, len(st.Statements))
 		for i, s := range st.Statements[st.ResumeAt:] {
-			stmts = append(stmts, map[string]any{"index": st.ResumeAt + i + 1, "line": s.Line, "sql": s.Text})
+			stmt := map[string]any{"index": st.ResumeAt + i + 1, "line": s.Line, "sql": s.Text}
+			if skippedOnline(st, st.ResumeAt+i) {
+				stmt["skipped"] = "online block"
+			}
+			stmts = append(stmts, stmt)
 		}
-		step := map[string]any{"version": st.Version, "from": st.From, "script": st.Script.Path,
-			"kind": st.Script.Kind.String(), "journalled": st.Journalled, "statements": stmts}
+		step := map[string]any{"version": st.Version, "from": st.From, "phase": st.Phase, "script": st.ScriptPath(),
+			"journalled": st.Journalled, "statements": stmts}
+		if st.Script != nil {
+			step["kind"] = st.Script.Kind.String()
+		}
 		if st.ResumeAt > 0 {
 			step["resume_at"] = st.ResumeAt + 1
 		}
@@ -79,6 +86,8 @@ func (d *dryRun) text(w io.Writer) {
 		n := len(st.Statements) - st.ResumeAt
 		how := statements(n)
 		switch {
+		case st.Script == nil:
+			how = "nothing to run"
 		case st.Script.Kind == repository.Go:
 			how = "Go migration"
 		case st.ResumeAt > 0:
@@ -87,9 +96,13 @@ func (d *dryRun) text(w io.Writer) {
 		if st.Journalled {
 			how += ", journalled statement by statement"
 		}
-		fmt.Fprintf(w, "%d -> %d  %s  (%s)\n", st.From, st.Version, st.Script.Path, how)
-		for _, s := range st.Statements[st.ResumeAt:] {
-			fmt.Fprintf(w, "    %s:%d  %s\n", st.Script.Path, s.Line, firstLine(s.Text, 100))
+		fmt.Fprintf(w, "%s  %s  (%s)\n", stepLabel(st), st.ScriptPath(), how)
+		for i, s := range st.Statements[st.ResumeAt:] {
+			skipped := ""
+			if skippedOnline(st, st.ResumeAt+i) {
+				skipped = "  (online block: skipped offline)"
+			}
+			fmt.Fprintf(w, "    %s:%d  %s%s\n", st.Script.Path, s.Line, firstLine(s.Text, 100), skipped)
 		}
 	}
 	if len(d.plan.Steps) == 0 {
@@ -113,12 +126,22 @@ func (d *dryRun) sql(w io.Writer) {
 		fmt.Fprintln(w, "-- the database would first be put under version control at version 0")
 	}
 	for _, st := range d.plan.Steps {
-		fmt.Fprintf(w, "\n-- version %d: %s\n", st.Version, st.Script.Path)
+		what := fmt.Sprintf("version %d", st.Version)
+		if st.Phase != "upgrade" {
+			what += " " + st.Phase
+		}
+		fmt.Fprintf(w, "\n-- %s: %s\n", what, st.ScriptPath())
+		if st.Script == nil {
+			continue
+		}
 		if st.Script.Kind == repository.Go {
 			fmt.Fprintln(w, "-- a Go migration: its SQL is known only when it runs")
 			continue
 		}
-		for _, s := range st.Statements[st.ResumeAt:] {
+		for i, s := range st.Statements[st.ResumeAt:] {
+			if skippedOnline(st, st.ResumeAt+i) {
+				continue
+			}
 			// A MySQL compound statement (procedure, trigger) holds semicolons: the mysql
 			// client reads it whole only under another delimiter.
 			if d.dialect == "mysql" && hasBareSemicolon(s.Text) {
@@ -229,4 +252,19 @@ func hasBareSemicolon(text string) bool {
 		}
 	}
 	return false
+}
+
+// skippedOnline reports whether statement i of st belongs to an online block that the
+// offline run skips.
+func skippedOnline(st ratchet.Step, i int) bool {
+	return st.Offline && i < len(st.Online) && st.Online[i]
+}
+
+// stepLabel names a step in a line of output: "4 -> 5" for a version, "11 expand" for a
+// phase of a rolling version.
+func stepLabel(st ratchet.Step) string {
+	if st.Phase == "" || st.Phase == "upgrade" {
+		return fmt.Sprintf("%d -> %d", st.From, st.Version)
+	}
+	return fmt.Sprintf("%d %s", st.Version, st.Phase)
 }

@@ -38,5 +38,13 @@ func runDBVersion(cmd *cobra.Command, g *globals) error {
 		return err
 	}
 	doc := map[string]any{"version": v, "latest": s.repo.Latest(), "repository_id": s.repo.ID(), "database": s.db.url.String()}
+	if s.json {
+		// Where a rolling upgrade stands; the text output stays the version alone.
+		st, err := m.State(cmd.Context())
+		if err != nil {
+			return err
+		}
+		doc["expanded"], doc["migrated"], doc["target"], doc["phase"] = st.Expanded, st.Migrated, st.Target, st.Phase()
+	}
 	return g.print(s.settings, doc, strconv.Itoa(v))
 }

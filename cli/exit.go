@@ -54,6 +54,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, ratchet.ErrDataPending):
+		return ExitDataMigration
 	case errors.As(err, &re):
 		// A script that cannot be read or is not SQL is found before anything runs.
 		return ExitUsage

@@ -15,6 +15,7 @@ func hint(err error) string {
 	var se *ratchet.ScriptError
 	var san *ratchet.SanityError
 	var re *ratchet.ResumeError
+	var we *ratchet.WindowError
 	switch {
 	case errors.As(err, &lt):
 		return " (wait and retry, or raise --lock-timeout)"
@@ -29,25 +30,44 @@ func hint(err error) string {
 	case errors.As(err, &se) && se.Journalled && se.ConnectionLost:
 		return "; once the server is back, run `db sync` again: it says what is known of the version and the choices"
 	case errors.As(err, &se) && se.Journalled:
-		return "; fix the script, then run `db sync --resume` or `db sync --retry`"
+		c := phaseCommand(se.Phase)
+		return "; fix the script, then run `" + c + " --resume` or `" + c + " --retry`"
 	case errors.As(err, &se) && se.ConnectionLost:
 		return "; run `db sync` again once the server is back"
 	case errors.Is(err, ratchet.ErrNotAtomic):
 		return "; run without --atomic"
+	case errors.Is(err, ratchet.ErrDataPending):
+		return "; run `db migrate` again to continue"
+	case errors.Is(err, ratchet.ErrOffline):
+		var oe *ratchet.OfflineError
+		errors.As(err, &oe)
+		return fmt.Sprintf(": stop the service and run `db sync %d` in a maintenance window, then expand again", oe.To)
+	case errors.As(err, &we) && we.Next != "":
+		return "; next: `db " + we.Next + "`"
 	}
 	return ""
 }
 
 // stoppedHint spells out the choices for a version that stopped part way.
 func stoppedHint(e *ratchet.StoppedVersionError) string {
-	retry := fmt.Sprintf("`db sync --retry` to run version %d again from statement 1", e.Version)
+	c := phaseCommand(e.Phase)
+	retry := fmt.Sprintf("`%s --retry` to run version %d again from statement 1", c, e.Version)
 	switch {
 	case e.Failed > 0:
-		return fmt.Sprintf("fix the script, then run `db sync --resume` to continue at statement %d (the applied statements are checked unchanged) or %s",
-			e.NextStatement(false), retry)
+		return fmt.Sprintf("fix the script, then run `%s --resume` to continue at statement %d (the applied statements are checked unchanged) or %s",
+			c, e.NextStatement(false), retry)
 	case e.InFlight > 0:
-		return fmt.Sprintf("check whether statement %d took effect, then run `db sync --resume --in-flight=completed` to continue at statement %d, or `db sync --resume --in-flight=not-completed` to run statement %d again; or undo what the version did and run %s",
-			e.InFlight, e.InFlight+1, e.InFlight, retry)
+		return fmt.Sprintf("check whether statement %d took effect, then run `%s --resume --in-flight=completed` to continue at statement %d, or `%s --resume --in-flight=not-completed` to run statement %d again; or undo what the version did and run %s",
+			e.InFlight, c, e.InFlight+1, c, e.InFlight, retry)
 	}
-	return fmt.Sprintf("run `db sync --resume` to continue at statement %d or %s", e.NextStatement(false), retry)
+	return fmt.Sprintf("run `%s --resume` to continue at statement %d or %s", c, e.NextStatement(false), retry)
+}
+
+// phaseCommand is the command that continues a stopped phase: db expand or db contract for
+// theirs (db sync continues them too, offline), db sync otherwise.
+func phaseCommand(phase string) string {
+	if phase == "expand" || phase == "contract" {
+		return "db " + phase
+	}
+	return "db sync"
 }

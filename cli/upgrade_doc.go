@@ -51,10 +51,17 @@ func upgradeDoc(res *ratchet.Result, r runReport) map[string]any {
 	if res != nil {
 		applied := make([]map[string]any, 0, len(res.Applied))
 		for _, a := range res.Applied {
-			applied = append(applied, map[string]any{
+			entry := map[string]any{
 				"version": a.Version, "script": a.Script, "statements": a.Statements,
 				"duration_ms": milliseconds(a.Duration),
-			})
+			}
+			if a.Phase != "" && a.Phase != "upgrade" {
+				entry["phase"] = a.Phase
+			}
+			if a.Phase == "migrate" {
+				entry["rows"], entry["done"] = a.Rows, a.Done
+			}
+			applied = append(applied, entry)
 		}
 		doc["from"], doc["to"], doc["applied"] = res.Start, res.End, applied
 		r.stamped = r.stamped || res.Stamped
