@@ -44,7 +44,7 @@ func TestRollingKill(t *testing.T) {
 			offline.want(0, "db", "sync")
 			wantSchema, wantRows := rollingCatalog(t, offline.tdb), rollingRows(t, offline.tdb)
 			for k.short() {
-				if k.databases == 20 {
+				if k.databases == 30 {
 					t.Fatalf("after %d databases only %v runs were killed while running; want %d of each", k.databases, k.kills, rollingKillsPerPhase)
 				}
 				k.databases++
@@ -64,8 +64,11 @@ func TestRollingKill(t *testing.T) {
 					t.Fatalf("database %d: the accounts differ from the offline db sync's", k.databases)
 				}
 			}
-			t.Logf("%d runs killed while running (%v) in %d databases; %d refusals followed (%v); ratchet starts in about %v",
-				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, len(k.followed), k.followed, k.startup)
+			t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
+				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, len(k.followed), k.followed, k.startup, k.took)
+			if k.partial == 0 {
+				t.Errorf("none of the %d kills of db migrate landed part way through the accounts", k.kills["migrate"])
+			}
 		})
 	}
 }
@@ -76,7 +79,9 @@ type rollingKill struct {
 	name      string
 	rng       *rand.Rand
 	startup   time.Duration
-	kills     map[string]int // runs killed while running, per phase
+	took      map[string]time.Duration // how long each phase's run takes from start to end
+	kills     map[string]int           // runs killed while running, per phase
+	partial   int                      // migrate kills that left some accounts migrated and some not
 	databases int
 	followed  []string // the choices made after refusals
 }
@@ -92,9 +97,9 @@ func newRollingKill(t *testing.T, name, repo string) *rollingKill {
 		}
 	}
 	t.Logf("RATCHET_CRASH_SEED=%d (%s)", seed, name)
-	k := &rollingKill{t: t, name: name, rng: rand.New(rand.NewPCG(seed, 0)), kills: map[string]int{}}
-	// About the time a command takes to start on the database: the fastest of three
-	// `db version` runs.
+	k := &rollingKill{t: t, name: name, rng: rand.New(rand.NewPCG(seed, 0)), kills: map[string]int{}, took: map[string]time.Duration{}}
+	// How long a command takes to start on the database (the fastest of three `db version`
+	// runs), and how long each phase takes, start-up included, on a database of its own.
 	r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
 	k.startup = time.Hour
 	for range 3 {
@@ -102,7 +107,22 @@ func newRollingKill(t *testing.T, name, repo string) *rollingKill {
 		r.want(0, "db", "version")
 		k.startup = min(k.startup, time.Since(start))
 	}
+	r.want(0, "db", "sync", "1")
+	for _, phase := range rollingPhases {
+		start := time.Now()
+		r.want(0, k.phaseArgs(phase)...)
+		k.took[phase] = time.Since(start)
+	}
 	return k
+}
+
+// phaseArgs returns the command line of a phase: migrate pauses between batches, so that
+// kills land between batches too.
+func (k *rollingKill) phaseArgs(phase string) []string {
+	if phase == "migrate" {
+		return []string{"db", phase, "--batch-delay", "5ms"}
+	}
+	return []string{"db", phase}
 }
 
 // short reports whether some phase has had fewer kills than wanted.
@@ -118,10 +138,7 @@ func (k *rollingKill) short() bool {
 // phase runs one phase on r to its end, killing its runs until it has had its kills.
 func (k *rollingKill) phase(r rollingDB, phase string) {
 	k.t.Helper()
-	args := []string{"db", phase}
-	if phase == "migrate" {
-		args = append(args, "--batch-delay", "5ms") // so that kills land between batches too
-	}
+	args := k.phaseArgs(phase)
 	for k.kills[phase] < rollingKillsPerPhase {
 		res, killed := k.kill(r, phase, args)
 		if !killed {
@@ -133,8 +150,12 @@ func (k *rollingKill) phase(r rollingDB, phase string) {
 		k.kills[phase]++
 		c := &crashTest{t: k.t, name: k.name, tdb: r.tdb}
 		c.quiesce(crashRun{args: r.args(args...)})
-		if _, most := r.counters(); most > 1 {
+		migrated, most := r.counters()
+		if most > 1 {
 			k.t.Fatalf("%s\nleft an account migrated %d times", res, most)
+		}
+		if phase == "migrate" && migrated > 0 && migrated < rollingSeeded {
+			k.partial++
 		}
 		if r.tdb.Dialect.TransactionalDDL() || phase == "migrate" {
 			continue // nothing to choose: the next run is killed in turn
@@ -142,19 +163,16 @@ func (k *rollingKill) phase(r rollingDB, phase string) {
 		k.complete(r, phase, args)
 		return
 	}
-	k.complete(r, phase, args)
+	k.complete(r, phase, []string{"db", phase})
 }
 
-// kill runs the phase and sends it SIGKILL after a random delay, from half the start-up
-// time to a little past it (well past it for migrate, which runs long). It reports whether
-// the run was still running when killed.
+// kill runs the phase and sends it SIGKILL after a random delay, from half the start-up time
+// to as long as a whole run of the phase takes, so that kills land while it connects, locks,
+// runs its statements or batches and commits. It reports whether the run was still running
+// when killed.
 func (k *rollingKill) kill(r rollingDB, phase string, args []string) (cmdResult, bool) {
 	k.t.Helper()
-	window := k.startup + 50*time.Millisecond
-	if phase == "migrate" {
-		window = k.startup + 700*time.Millisecond
-	}
-	delay := k.startup/2 + time.Duration(k.rng.Int64N(int64(window)))
+	delay := k.startup/2 + time.Duration(k.rng.Int64N(int64(k.took[phase])))
 	full := r.args(args...)
 	cmd := exec.Command(ratchetBin, full...)
 	var stdout, stderr bytes.Buffer

@@ -111,8 +111,8 @@ func TestRollingWriters(t *testing.T) {
 
 			old := startWriter(t, r.tdb, "old", 100000)
 			time.Sleep(200 * time.Millisecond)
-			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 2 \(version 1\); next: db migrate$`)
-			r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\.$`)
+			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 2 \(version 1\); next: ratchet db migrate$`)
+			r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\b`)
 			r.want(4, "db", "check")
 			r.state(1, 2, 1, 2)
 			if n := rollingTriggers(t, r.tdb); n == 0 {
@@ -132,7 +132,7 @@ func TestRollingWriters(t *testing.T) {
 			for {
 				res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
 				if res.code == 0 {
-					r.stdout(res, `(?m)^Migrated \d+ rows \(v2 \d+\)$`)
+					r.stdout(res, `(?m)^Migrated \d+ rows \(v2 \d+\)`)
 					break
 				}
 				if res.code != 4 || stops == 10 {
@@ -143,7 +143,7 @@ func TestRollingWriters(t *testing.T) {
 			if stops == 0 {
 				t.Error("db migrate --max-rows 1000 never stopped with exit 4 before the last of 3000 accounts")
 			}
-			r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\.$`)
+			r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\b`)
 			r.want(5, "db", "check")
 			r.state(1, 2, 2, 2)
 
