@@ -157,6 +157,7 @@ func (k *rollingKill) phase(r rollingDB, phase string) {
 		if phase == "migrate" && migrated > 0 && migrated < rollingSeeded {
 			k.partial++
 		}
+		r.checkpointAgrees(res.String())
 		if r.tdb.Dialect.TransactionalDDL() || phase == "migrate" {
 			continue // nothing to choose: the next run is killed in turn
 		}

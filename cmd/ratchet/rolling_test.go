@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,6 +83,24 @@ func (r rollingDB) counters() (migrated, most int) {
 	r.t.Helper()
 	return rollingCount(r.t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations > 0"),
 		rollingCount(r.t, r.tdb.DB, "SELECT coalesce(max(migrations), 0) FROM accounts")
+}
+
+// checkpointAgrees requires the open window's record of the data migration to count the
+// accounts migrated so far: each batch commits with its checkpoint, or neither commits. The
+// record's count starts afresh once the version is migrated, so it is checked only before.
+func (r rollingDB) checkpointAgrees(what string) {
+	r.t.Helper()
+	var windows, migratedTo, rows int
+	err := r.tdb.DB.QueryRow("SELECT count(*), coalesce(max(migrated), 0), coalesce(max(rows_migrated), 0) FROM ratchet_rolling").Scan(&windows, &migratedTo, &rows)
+	if err != nil {
+		r.t.Fatalf("%s\nreading ratchet_rolling: %v", what, err)
+	}
+	if windows == 0 || migratedTo >= 2 {
+		return
+	}
+	if migrated, _ := r.counters(); migrated != rows {
+		r.t.Fatalf("%s\nratchet_rolling records %d rows migrated, the accounts show %d", what, rows, migrated)
+	}
 }
 
 // unmapped counts the accounts whose name and display_name differ.
@@ -224,6 +245,55 @@ func TestRollingOfflineMatchesOnline(t *testing.T) {
 				}
 			}
 			offline.state(2, 2, 2, -1)
+		})
+	}
+}
+
+// TestRollingInterruptMigrate interrupts `db migrate` with SIGINT, as Ctrl-C does, once it
+// has migrated some accounts: it must exit 130 and say so, with the batch it was running
+// rolled back and its record agreeing with the accounts; the next run completes, each
+// account migrated once.
+func TestRollingInterruptMigrate(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			r.want(0, "db", "sync", "1")
+			r.want(0, "db", "expand")
+			cmd := exec.Command(ratchetBin, r.args("db", "migrate", "--batch-delay", "20ms")...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				if migrated, _ := r.counters(); migrated > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("db migrate migrated nothing within 20 s\nstdout:\n%sstderr:\n%s", stdout.String(), stderr.String())
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			res := cmdResult{cmdline: strings.Join(cmd.Args, " "), code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+			if res.code != 130 || !strings.Contains(res.stderr, "interrupted") {
+				t.Fatalf("%s\nwant exit 130, saying it was interrupted", res)
+			}
+			migrated, most := r.counters()
+			if most != 1 || migrated == rollingSeeded {
+				t.Fatalf("%s\nleft %d accounts migrated, at most %d times each; want some, once each", res, migrated, most)
+			}
+			r.checkpointAgrees(res.String())
+			r.want(0, "db", "migrate")
+			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
+				t.Errorf("%d accounts were not migrated exactly once", n)
+			}
+			r.want(5, "db", "check")
 		})
 	}
 }
