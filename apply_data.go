@@ -213,7 +213,7 @@ func (b *batcher) batch(ctx context.Context) (repository.Progress, error) {
 		err := s.goTx(ctx, func(tx *sql.Tx) error {
 			// The checkpoint's check first: it takes the write lock (SQLite) before the batch
 			// reads, and proves the window is where this run left it.
-			if err := checkpoint(tx, step.Version, repository.Progress{Cursor: b.cursor}); err != nil {
+			if err := checkpoint(tx, b.cursorVersion, repository.Progress{Cursor: b.cursor}); err != nil {
 				return err
 			}
 			var err error

@@ -307,12 +307,13 @@ func (m *Migrator) scriptStep(step Step, s *repository.Script) (Step, error) {
 					Err: fmt.Errorf("%w: %q: %s", ErrRefusedStatement, firstLine(st.Text), why)}
 			}
 		}
+		// A directive that cannot be obeyed is bad input, like a bad repository.
 		ds, err := sqlsplit.Directives(s.SQL)
 		if err != nil {
-			return Step{}, splitError(v, s.Path, err)
+			return Step{}, invalidScript(v, s.Path, err)
 		}
 		if step.Online, err = sqlsplit.Online(s.SQL, ds, stmts); err != nil {
-			return Step{}, splitError(v, s.Path, err)
+			return Step{}, invalidScript(v, s.Path, err)
 		}
 		step.Statements = stmts
 		step.Journalled = step.Journalled || sqlsplit.NoTransaction(s.SQL)

@@ -292,11 +292,11 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 					w.Target, w.Expanded, w.Migrated, nextPhase(w), target)}
 			}
 			p.Target = w.Target
-			steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Expanded, w.Target, phase, false)
+			steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
 			break
 		}
-		end, err := m.nextWindow(st.version, target)
-		if err != nil || end == 0 {
+		var end int
+		if end, err = m.nextWindow(st.version, target); err != nil || end == 0 {
 			return p, err
 		}
 		p.Target = end
@@ -327,7 +327,7 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d); run the %s phase first", w.Migrated, w.Target, nextPhase(w))}
 		}
 		p.Target = w.Target
-		steps, err = m.windowSteps(w.From, st.version, w.Migrated, w.Migrated, w.Target, phase, false)
+		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
 	}
 	if err != nil {
 		return nil, err
@@ -432,6 +432,8 @@ func (m *Migrator) windowSteps(from, c, expanded, migrated, target int, phase st
 			versions = append(versions, v)
 		}
 	}
+	// Every phase of the window is resolved, whichever runs: a script that breaks its
+	// phase's rules is refused before anything of the window runs.
 	var steps []Step
 	add := func(ph string, start int, closes bool) error {
 		prev := start
@@ -444,25 +446,21 @@ func (m *Migrator) windowSteps(from, c, expanded, migrated, target int, phase st
 				return err
 			}
 			step.closes = closes && v == target
-			steps = append(steps, step)
+			if phase == "" || phase == ph {
+				steps = append(steps, step)
+			}
 			prev = v
 		}
 		return nil
 	}
-	if phase == "" || phase == repository.OpExpand {
-		if err := add(repository.OpExpand, expanded, false); err != nil {
-			return nil, err
-		}
+	if err := add(repository.OpExpand, expanded, false); err != nil {
+		return nil, err
 	}
-	if phase == "" || phase == repository.OpMigrate {
-		if err := add(repository.OpMigrate, migrated, false); err != nil {
-			return nil, err
-		}
+	if err := add(repository.OpMigrate, migrated, false); err != nil {
+		return nil, err
 	}
-	if phase == "" || phase == repository.OpContract {
-		if err := add(repository.OpContract, c, true); err != nil {
-			return nil, err
-		}
+	if err := add(repository.OpContract, c, true); err != nil {
+		return nil, err
 	}
 	return steps, nil
 }

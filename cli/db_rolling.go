@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -164,6 +163,10 @@ func runPhase(cmd *cobra.Command, g *globals, phase string, f syncFlags) error {
 			return err
 		}))
 	}
+	before, err := m.State(ctx)
+	if err != nil {
+		return err
+	}
 	var res *ratchet.Result
 	switch phase {
 	case "expand":
@@ -188,7 +191,7 @@ func runPhase(cmd *cobra.Command, g *globals, phase string, f syncFlags) error {
 		}
 		return withFields(bk.explain(err), doc)
 	}
-	return g.print(s.settings, doc, phaseText(g, phase, res, state))
+	return g.print(s.settings, doc, phaseText(g, phase, res, before, state))
 }
 
 // addState adds where the database stands to a JSON document.
@@ -199,12 +202,11 @@ func addState(doc map[string]any, st ratchet.SchemaState) {
 }
 
 // phaseText is what a phase command says when it succeeds.
-func phaseText(g *globals, phase string, res *ratchet.Result, st ratchet.SchemaState) string {
-	ran := slices.ContainsFunc(res.Applied, func(a ratchet.AppliedVersion) bool { return a.Phase == phase })
+func phaseText(g *globals, phase string, res *ratchet.Result, before, st ratchet.SchemaState) string {
 	switch phase {
 	case "expand":
 		switch {
-		case ran || (st.Window && st.Expanded == st.Target && res.Start < st.Target && len(res.Applied) > 0):
+		case st.Expanded > before.Expanded:
 			return fmt.Sprintf("Expanded database to %d (version %d); next: %s db migrate", st.Expanded, st.Version, g.app.name)
 		case st.Window:
 			return fmt.Sprintf("Database expansion is up to date (expanded to %d); next: %s db %s", st.Expanded, g.app.name, st.Phase())

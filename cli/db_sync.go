@@ -290,7 +290,7 @@ func (o *upgradeOutput) event(e ratchet.Event) {
 		}
 		what := statements(e.Statements)
 		if e.Phase == "migrate" && e.Rows > 0 {
-			what = fmt.Sprintf("%d rows in %d batches", e.Rows, e.Statements)
+			what = fmt.Sprintf("%s in %d batch(es)", rowsCount(e.Rows), e.Statements)
 		}
 		fmt.Fprintf(o.g.stdout, "%s  %s  (%s, %s)\n", stepLabel(ratchet.Step{From: e.From, Version: e.Version, Phase: e.Phase}),
 			e.Script, what, shortDuration(e.Duration))

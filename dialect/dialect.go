@@ -187,6 +187,44 @@ func (d Dialect) Param(n int) string {
 	return "?"
 }
 
+// Rebind rewrites the "?" placeholders of query in the dialect's own style ($1, $2, … on
+// PostgreSQL), so that a Go migration writes its queries once for every dialect. A "?"
+// inside a quoted string, a quoted identifier or a comment is left alone.
+func (d Dialect) Rebind(query string) string {
+	if !d.spec().numberedParams || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(query[i+1:], c)
+			if end < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+end+2])
+			i += end + 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			end := strings.IndexByte(query[i:], '\n')
+			if end < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+end+1])
+			i += end
+		case c == '?':
+			n++
+			b.WriteString(d.Param(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // Ident returns name ready to be used as an identifier in SQL. Like SQLAlchemy, it leaves
 // plain lower-case names bare (so the DDL reads as the legacy tool wrote it) and quotes
 // everything else, doubling embedded quote characters.

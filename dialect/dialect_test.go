@@ -42,3 +42,20 @@ func TestDialectDataCannotBeChanged(t *testing.T) {
 		t.Error("Valid")
 	}
 }
+
+func TestRebind(t *testing.T) {
+	for _, c := range []struct {
+		d        Dialect
+		in, want string
+	}{
+		{Postgres, "SELECT a FROM t WHERE id > ? AND b = ? LIMIT ?", "SELECT a FROM t WHERE id > $1 AND b = $2 LIMIT $3"},
+		{Postgres, "SELECT '?', \"a?\" FROM t WHERE x = ? -- why?\nAND y = ?", "SELECT '?', \"a?\" FROM t WHERE x = $1 -- why?\nAND y = $2"},
+		{Postgres, "SELECT 'unclosed ?", "SELECT 'unclosed ?"},
+		{MySQL, "SELECT a FROM t WHERE id > ?", "SELECT a FROM t WHERE id > ?"},
+		{SQLite, "SELECT a FROM t WHERE id > ?", "SELECT a FROM t WHERE id > ?"},
+	} {
+		if got := c.d.Rebind(c.in); got != c.want {
+			t.Errorf("%s.Rebind(%q) = %q; want %q", c.d.Name(), c.in, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package ratchet_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ratchetdb/ratchet"
+	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/internal/testdb"
+	"github.com/ratchetdb/ratchet/repository"
+)
+
+// goRollingRepo is a repository whose version 2 is rolling and written in Go: an expand that
+// adds a column, a data migration that fills it in keyset batches (counting, per row, how
+// often it ran), and a contract. failAfter makes the n-th call of Batch fail (0: never).
+func goRollingRepo(t *testing.T, failAfter *int) *repository.Repository {
+	t.Helper()
+	repo := newRepo(t, map[string]string{
+		"001_items_default_upgrade.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER, runs INTEGER NOT NULL DEFAULT 0);",
+	})
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(repo.Register(repository.GoMigration{Version: 2, Phase: repository.OpExpand, Name: "add_b_index", Up: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "CREATE INDEX ix_items_b ON items (b)")
+		return err
+	}}))
+	calls := 0
+	must(repo.RegisterData(repository.DataMigration{
+		Version: 2,
+		Name:    "fill_b",
+		Pending: func(ctx context.Context, q repository.Querier) (bool, error) {
+			var n int
+			err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM items WHERE b IS NULL").Scan(&n)
+			return n > 0, err
+		},
+		Batch: func(ctx context.Context, tx *sql.Tx, b repository.Batch) (repository.Progress, error) {
+			calls++
+			if *failAfter > 0 && calls == *failAfter {
+				return repository.Progress{}, errors.New("batch failed on purpose")
+			}
+			d, _ := dialect.FromContext(ctx)
+			after := 0
+			if b.Cursor != "" {
+				after, _ = strconv.Atoi(b.Cursor)
+			}
+			var ids []int
+			rows, err := tx.QueryContext(ctx, d.Rebind("SELECT id FROM items WHERE id > ? AND b IS NULL ORDER BY id LIMIT ?"), after, b.Limit)
+			if err != nil {
+				return repository.Progress{}, err
+			}
+			for rows.Next() {
+				var id int
+				if err := rows.Scan(&id); err != nil {
+					return repository.Progress{}, err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			for _, id := range ids {
+				if _, err := tx.ExecContext(ctx, d.Rebind("UPDATE items SET b = a, runs = runs + 1 WHERE id = ?"), id); err != nil {
+					return repository.Progress{}, err
+				}
+			}
+			p := repository.Progress{Rows: int64(len(ids)), Done: len(ids) < b.Limit}
+			if len(ids) > 0 {
+				p.Cursor = strconv.Itoa(ids[len(ids)-1])
+			}
+			return p, nil
+		},
+	}))
+	must(repo.Register(repository.GoMigration{Version: 2, Phase: repository.OpContract, Name: "require_b", Up: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "CREATE TABLE contracted (id INTEGER)")
+		return err
+	}}))
+	return repo
+}
+
+// TestGoRollingVersion: Go expand, data migration and contract on every dialect. A batch that
+// fails rolls back alone; the next run resumes after the last committed batch, every row is
+// migrated exactly once, and the state says where the window stands at each step.
+func TestGoRollingVersion(t *testing.T) {
+	ctx := context.Background()
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		never := 0
+		repo := goRollingRepo(t, &never)
+		m := newMigrator(t, tdb, repo)
+		if _, err := m.Upgrade(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 25; i++ {
+			if _, err := tdb.DB.Exec(fmt.Sprintf("INSERT INTO items (id, a) VALUES (%d, %d)", i, i*10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := m.Migrate(ctx); !errors.Is(err, ratchet.ErrWindow) {
+			t.Fatalf("Migrate before Expand = %v; want ErrWindow", err)
+		}
+		if _, err := m.Expand(ctx, ratchet.Latest); err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != (ratchet.SchemaState{Controlled: true, Version: 1, Expanded: 2, Migrated: 1, Target: 2, Window: true, Latest: 2}) || st.Phase() != "migrate" {
+			t.Fatalf("state after expand = %+v (phase %q)", st, st.Phase())
+		}
+		if err := ratchet.RequireAtMost(st, 1); err != nil {
+			t.Errorf("the old release must keep running after expand: %v", err)
+		}
+		if err := ratchet.RequireAtLeast(st, 2); err == nil {
+			t.Error("the new release must not start before the data migration")
+		}
+
+		if _, err := m.Migrate(ctx, ratchet.BatchSize(10)); err != nil {
+			t.Fatal(err)
+		}
+		var once, total int
+		if err := tdb.DB.QueryRow("SELECT COUNT(*), COALESCE(SUM(runs), 0) FROM items WHERE b = a").Scan(&once, &total); err != nil {
+			t.Fatal(err)
+		}
+		if once != 25 || total != 25 {
+			t.Errorf("%d rows migrated, %d runs in all; want every row migrated exactly once (25, 25)", once, total)
+		}
+		st, _ = m.State(ctx)
+		if err := ratchet.RequireAtLeast(st, 2); err != nil {
+			t.Errorf("after the data migration the new release may start: %v", err)
+		}
+		if _, err := m.Contract(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = m.State(ctx)
+		if st.Version != 2 || st.Window || st.Phase() != "" {
+			t.Errorf("state after contract = %+v", st)
+		}
+		if err := ratchet.RequireAtMost(st, 1); err == nil {
+			t.Error("the old release must refuse a contracted schema")
+		}
+		var phases []string
+		rows, err := tdb.DB.Query("SELECT phase, script FROM ratchet_history WHERE version = 2 ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var phase, script string
+			if err := rows.Scan(&phase, &script); err != nil {
+				t.Fatal(err)
+			}
+			phases = append(phases, phase+" "+script)
+		}
+		rows.Close()
+		if fmt.Sprint(phases) != "[expand go:add_b_index migrate go:fill_b contract go:require_b]" {
+			t.Errorf("history of version 2: %v", phases)
+		}
+	})
+}
+
+// TestDataMigrationResumesAfterFailedBatch: a batch that fails is rolled back with its
+// checkpoint; the batches before it stay committed and recorded, and the next run continues
+// from the last checkpoint, not from the start.
+func TestDataMigrationResumesAfterFailedBatch(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "sqlite")
+	failAfter := 3
+	m := newMigrator(t, tdb, goRollingRepo(t, &failAfter))
+	if _, err := m.Upgrade(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 50; i++ {
+		if _, err := tdb.DB.Exec(fmt.Sprintf("INSERT INTO items (id, a) VALUES (%d, %d)", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Expand(ctx, ratchet.Latest); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Migrate(ctx, ratchet.BatchSize(10))
+	var se *ratchet.ScriptError
+	if !errors.As(err, &se) || se.Version != 2 || se.Err.Error() != "batch failed on purpose" {
+		t.Fatalf("Migrate = %v; want the third batch's error", err)
+	}
+	if len(res.Applied) != 1 || res.Applied[0].Rows != 20 || res.Applied[0].Done {
+		t.Fatalf("result %+v; want 20 rows in two committed batches, not done", res.Applied)
+	}
+	var cursor string
+	var rows int
+	if err := tdb.DB.QueryRow("SELECT cursor_value, rows_migrated FROM ratchet_rolling").Scan(&cursor, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if cursor != "20" || rows != 20 {
+		t.Fatalf("checkpoint = cursor %q, %d rows; want 20, 20", cursor, rows)
+	}
+	failAfter = 0
+	res, err = m.Migrate(ctx, ratchet.BatchSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 1 || res.Applied[0].Rows != 30 || !res.Applied[0].Done {
+		t.Fatalf("second run %+v; want the remaining 30 rows", res.Applied)
+	}
+	var total int
+	if err := tdb.DB.QueryRow("SELECT SUM(runs) FROM items").Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if total != 50 {
+		t.Errorf("%d row migrations for 50 rows: a batch ran twice", total)
+	}
+}
+
+// TestDataMigrationInterrupted: cancelling a run rolls back the running batch only, says the
+// run was interrupted, and the next run finishes with every row migrated once.
+func TestDataMigrationInterrupted(t *testing.T) {
+	tdb := testdb.New(t, "sqlite")
+	never := 0
+	m := newMigrator(t, tdb, goRollingRepo(t, &never))
+	if _, err := m.Upgrade(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 200; i++ {
+		if _, err := tdb.DB.Exec(fmt.Sprintf("INSERT INTO items (id, a) VALUES (%d, %d)", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Expand(context.Background(), ratchet.Latest); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err := m.Migrate(ctx, ratchet.BatchSize(1), ratchet.BatchDelay(5*time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Migrate cancelled = %v; want the context's error", err)
+	}
+	if _, err := m.Migrate(context.Background(), ratchet.BatchSize(7)); err != nil {
+		t.Fatal(err)
+	}
+	var n, total int
+	if err := tdb.DB.QueryRow("SELECT COUNT(*), SUM(runs) FROM items WHERE b = a").Scan(&n, &total); err != nil {
+		t.Fatal(err)
+	}
+	if n != 200 || total != 200 {
+		t.Errorf("%d rows migrated in %d runs; want 200 exactly once", n, total)
+	}
+}
+
+// TestConcurrentFirstExpand: runs that expand the same fresh database at once open one window
+// and run each part once.
+func TestConcurrentFirstExpand(t *testing.T) {
+	files := map[string]string{}
+	for v := 1; v <= 8; v++ {
+		files[fmt.Sprintf("%03d_s_default_expand.sql", v)] = fmt.Sprintf("CREATE TABLE IF NOT EXISTS runs (v INTEGER);\nINSERT INTO runs VALUES (%d);", v)
+	}
+	repo := newRepo(t, files)
+	conformance(t, func(t *testing.T, tdb *testdb.DB) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(20*time.Second))
+				if err == nil {
+					_, err = m.Expand(context.Background(), ratchet.Latest)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		var n, distinct int
+		if err := tdb.DB.QueryRow("SELECT count(*), count(DISTINCT v) FROM runs").Scan(&n, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if n != 8 || distinct != 8 {
+			t.Errorf("runs: %d rows, %d distinct; want every expand part exactly once (8)", n, distinct)
+		}
+		var windows, expanded int
+		if err := tdb.DB.QueryRow("SELECT count(*), max(expanded) FROM ratchet_rolling").Scan(&windows, &expanded); err != nil {
+			t.Fatal(err)
+		}
+		if windows != 1 || expanded != 8 {
+			t.Errorf("%d windows expanded to %d; want one, to 8", windows, expanded)
+		}
+	})
+}
