@@ -1,12 +1,9 @@
-//go:build rollingproof
-
 package main
 
 import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ratchetdb/ratchet/internal/testdb"
 )
@@ -306,10 +302,4 @@ func rollingRows(t *testing.T, tdb *testdb.DB) string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// TestRollingScripts runs the scenarios of testdata/rolling: the README's walk through a
-// zero-downtime upgrade of the example service, on the SQLite default.
-func TestRollingScripts(t *testing.T) {
-	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "rolling")))
 }

@@ -1,5 +1,3 @@
-//go:build rollingproof
-
 package main
 
 import (
