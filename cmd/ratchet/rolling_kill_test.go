@@ -62,12 +62,15 @@ func testRollingKill(t *testing.T, dialects ...string) {
 				if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
 					t.Fatalf("database %d: %d of %d accounts were not migrated exactly once", k.databases, n, rollingSeeded)
 				}
+				if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1"); n != 0 {
+					t.Fatalf("database %d: %d of %d notes were not migrated exactly once", k.databases, n, rollingNotes)
+				}
 				if rollingRows(t, r.tdb) != wantRows {
 					t.Fatalf("database %d: the accounts differ from the offline db sync's", k.databases)
 				}
 			}
-			t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
-				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, len(k.followed), k.followed, k.startup, k.took)
+			t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts, %d of the contract runs between the two versions; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
+				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, k.between, len(k.followed), k.followed, k.startup, k.took)
 			if k.partial == 0 {
 				t.Errorf("none of the %d kills of db migrate landed part way through the accounts", k.kills["migrate"])
 			}
@@ -84,6 +87,7 @@ type rollingKill struct {
 	took      map[string]time.Duration // how long each phase's run takes from start to end
 	kills     map[string]int           // runs killed while running, per phase
 	partial   int                      // migrate kills that left some accounts migrated and some not
+	between   int                      // contract kills that left version 2 of 1-3 contracted
 	databases int
 	followed  []string // the choices made after refusals
 }
@@ -163,12 +167,35 @@ func (k *rollingKill) phase(r rollingDB, phase string) {
 			r.checkpointAgrees(res.String())
 		}
 		if r.tdb.Dialect.TransactionalDDL() || phase == "migrate" {
+			if phase == "contract" {
+				k.contractedPart(r, res)
+			}
 			continue // nothing to choose: the next run is killed in turn
 		}
 		k.complete(r, phase, args)
 		return
 	}
 	k.complete(r, phase, []string{"db", phase})
+}
+
+// contractedPart checks, after a kill of db contract where each version's contract is one
+// transaction, that the database is at a version of the window and, when the kill landed
+// between the window's two contracts, that `db check` says contract is next (ROLLING.md §3:
+// "contract done with v11").
+func (k *rollingKill) contractedPart(r rollingDB, res cmdResult) {
+	k.t.Helper()
+	v := rollingCount(k.t, r.tdb.DB, "SELECT version FROM migrate_version")
+	switch v {
+	case 1, 3:
+	case 2:
+		k.between++
+		if code := runRatchet(k.t, r.args("db", "check")...).code; code != 5 {
+			k.t.Fatalf("%s\nleft version 2 of the window 1-3 contracted; db check exited %d, want 5", res, code)
+		}
+		r.state(2, 3, 3, 3)
+	default:
+		k.t.Fatalf("%s\nleft version %d, outside the window 1-3", res, v)
+	}
 }
 
 // kill runs the phase and sends it SIGKILL after a random delay, from half the start-up time
@@ -182,6 +209,7 @@ func (k *rollingKill) kill(r rollingDB, phase string, args []string) (cmdResult,
 	cmd := exec.Command(ratchetBin, full...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		k.t.Fatal(err)
 	}
@@ -190,6 +218,7 @@ func (k *rollingKill) kill(r rollingDB, phase string, args []string) (cmdResult,
 		k.t.Fatal(err)
 	}
 	cmd.Wait()
+	took := time.Since(start)
 	res := cmdResult{cmdline: ratchetBin + " " + strings.Join(full, " "), stdout: stdout.String(), stderr: stderr.String()}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
@@ -197,14 +226,21 @@ func (k *rollingKill) kill(r rollingDB, phase string, args []string) (cmdResult,
 		return res, true
 	}
 	res.code = ws.ExitStatus()
+	// An expand or contract that ended before its kill shows how long the phase really takes
+	// on this machine now: later delays stay within it. (A migrate run after a kill has less
+	// left to do than a whole one.)
+	if phase != "migrate" {
+		k.took[phase] = min(k.took[phase], took)
+	}
 	return res, false
 }
 
 // rollingChoice matches the commands a refusal offers, e.g. `db expand --resume`.
 var rollingChoice = regexp.MustCompile("`(?:ratchet )?db (expand|migrate|contract)((?: --[a-z-]+(?:=[a-z-]+)?)*)`")
 
-// rollingInFlightStmt matches the statement a refusal says was running when the run died.
-var rollingInFlightStmt = regexp.MustCompile(`while statement (\d+) of \d+`)
+// rollingInFlightStmt matches the version and statement a refusal says was running when the
+// run died.
+var rollingInFlightStmt = regexp.MustCompile(`version (\d+) \w+ was interrupted while statement (\d+) of \d+`)
 
 // complete runs the phase until it succeeds. When it is refused because the phase stopped
 // part way, it makes the choice the message gives: resume, and where a statement that commits
@@ -218,9 +254,10 @@ func (k *rollingKill) complete(r rollingDB, phase string, args []string) {
 		}
 		want := "--resume"
 		if m := rollingInFlightStmt.FindStringSubmatch(res.stderr); m != nil {
-			n, _ := strconv.Atoi(m[1])
+			v, _ := strconv.Atoi(m[1])
+			n, _ := strconv.Atoi(m[2])
 			want = "--in-flight=not-completed"
-			if rollingInFlight(k.t, r.tdb, phase, n) {
+			if rollingInFlight(k.t, r.tdb, v, phase, n) {
 				want = "--in-flight=completed"
 			}
 		}

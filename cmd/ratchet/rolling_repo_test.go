@@ -13,14 +13,19 @@ import (
 )
 
 // The rolling repository of the tests in rolling_test.go: version 1 creates accounts with
-// rollingSeeded rows, whose name is NOT NULL; version 2, rolling, renames name to
-// display_name, as the README's example does with images.status, with triggers that keep
-// both in step while the previous release writes name and the next display_name. Its data
-// migration also counts, in accounts.migrations, how often it migrated each row, which a
-// row must never be more than once, whatever kills it.
+// rollingSeeded rows, whose name is NOT NULL, and notes with rollingNotes rows; version 2,
+// rolling, renames name to display_name, as the README's example does with images.status,
+// with triggers that keep both in step while the previous release writes name and the next
+// display_name; version 3, rolling too, gives notes a unique slug, backfilled from the title.
+// Versions 2 and 3 make one window: every expand, then every migrate, then every contract.
+// Each data migration also counts, in its table's migrations column, how often it migrated
+// each row, which a row must never be more than once, whatever kills it.
 
-// rollingSeeded is the number of accounts version 1 creates.
-const rollingSeeded = 3000
+// The numbers of accounts and notes version 1 creates.
+const (
+	rollingSeeded = 3000
+	rollingNotes  = 1000
+)
 
 // rollingScripts are the repository's files, file name → SQL.
 var rollingScripts = map[string]string{
@@ -28,11 +33,17 @@ var rollingScripts = map[string]string{
 INSERT INTO accounts (id, name)
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
 SELECT (a.x - 1) * 100 + b.x, 'seed-' || ((a.x - 1) * 100 + b.x) FROM c a, c b WHERE a.x <= 30;
+INSERT INTO notes (id, title)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
+SELECT (a.x - 1) * 100 + b.x, 'Note ' || ((a.x - 1) * 100 + b.x) FROM c a, c b WHERE a.x <= 10;
 `,
 	"001_accounts_mysql_upgrade.sql": rollingCreate + `
 INSERT INTO accounts (id, name)
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
 SELECT (a.x - 1) * 100 + b.x, concat('seed-', (a.x - 1) * 100 + b.x) FROM c a, c b WHERE a.x <= 30;
+INSERT INTO notes (id, title)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
+SELECT (a.x - 1) * 100 + b.x, concat('Note ', (a.x - 1) * 100 + b.x) FROM c a, c b WHERE a.x <= 10;
 `,
 
 	"002_display_name_postgresql_expand.sql": `ALTER TABLE accounts ADD COLUMN display_name VARCHAR(100);
@@ -132,6 +143,22 @@ INSERT INTO accounts_new (id, display_name, migrations) SELECT id, display_name,
 DROP TABLE accounts;
 ALTER TABLE accounts_new RENAME TO accounts;
 `,
+
+	// Neither release writes notes, so version 3 needs no trigger.
+	"003_note_slug_default_expand.sql": `ALTER TABLE notes ADD COLUMN slug VARCHAR(40);
+`,
+	"003_note_slug_default_migrate.sql": `-- ratchet:repeat
+-- ratchet:pending SELECT 1 FROM notes WHERE slug IS NULL
+UPDATE notes SET slug = lower(replace(title, ' ', '-')), migrations = migrations + 1
+ WHERE id IN (SELECT id FROM notes WHERE slug IS NULL LIMIT 50);
+`,
+	"003_note_slug_mysql_migrate.sql": `-- ratchet:repeat
+-- ratchet:pending SELECT 1 FROM notes WHERE slug IS NULL
+UPDATE notes SET slug = lower(replace(title, ' ', '-')), migrations = migrations + 1
+ WHERE slug IS NULL LIMIT 50;
+`,
+	"003_note_slug_default_contract.sql": `CREATE UNIQUE INDEX ux_notes_slug ON notes (slug);
+`,
 }
 
 // rollingCreate is version 1's table; SQLite's index on name shows that the rebuild of
@@ -142,6 +169,11 @@ const rollingCreate = `CREATE TABLE accounts (
     migrations INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX ix_accounts_name ON accounts (name);
+CREATE TABLE notes (
+    id INTEGER NOT NULL PRIMARY KEY,
+    title VARCHAR(40) NOT NULL,
+    migrations INTEGER NOT NULL DEFAULT 0
+);
 `
 
 // rollingRepo writes the rolling repository into a new directory.
@@ -163,14 +195,25 @@ func rollingRepo(t *testing.T) string {
 	return dir
 }
 
-// rollingInFlight reports whether statement k (from 1) of version 2's phase on MySQL had
+// rollingInFlight reports whether statement k (from 1) of version v's phase on MySQL had
 // taken effect, as an operator tells from the schema before choosing --in-flight.
-func rollingInFlight(t *testing.T, tdb *testdb.DB, phase string, k int) bool {
+func rollingInFlight(t *testing.T, tdb *testdb.DB, v int, phase string, k int) bool {
 	t.Helper()
 	cols := rollingColumns(t, tdb)
 	trigger := func(name string) bool {
 		var n int
 		if err := tdb.DB.QueryRow("SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE() AND trigger_name = ?", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	if v == 3 {
+		var n int
+		q := "SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'notes' AND column_name = 'slug'"
+		if phase == "contract" {
+			q = "SELECT count(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = 'ux_notes_slug'"
+		}
+		if err := tdb.DB.QueryRow(q).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n > 0
@@ -191,7 +234,7 @@ func rollingInFlight(t *testing.T, tdb *testdb.DB, phase string, k int) bool {
 	case "contract4":
 		return cols["name"] == ""
 	}
-	t.Fatalf("no statement %d in version 2's %s script on MySQL", k, phase)
+	t.Fatalf("no statement %d in version %d's %s script on MySQL", k, v, phase)
 	return false
 }
 

@@ -81,9 +81,9 @@ func (r rollingDB) counters() (migrated, most int) {
 		rollingCount(r.t, r.tdb.DB, "SELECT coalesce(max(migrations), 0) FROM accounts")
 }
 
-// checkpointAgrees requires the open window's record of the data migration to count the
-// accounts migrated so far: each batch commits with its checkpoint, or neither commits. The
-// record's count starts afresh once the version is migrated, so it is checked only before.
+// checkpointAgrees requires the open window's record of the data migration under way to
+// count the rows it migrated so far: each batch commits with its checkpoint, or neither
+// commits. The record counts each version's rows afresh.
 func (r rollingDB) checkpointAgrees(what string) {
 	r.t.Helper()
 	var windows, migratedTo, rows int
@@ -91,11 +91,12 @@ func (r rollingDB) checkpointAgrees(what string) {
 	if err != nil {
 		r.t.Fatalf("%s\nreading ratchet_rolling: %v", what, err)
 	}
-	if windows == 0 || migratedTo >= 2 {
+	table := map[int]string{1: "accounts", 2: "notes"}[migratedTo] // the table of the version under way
+	if windows == 0 || table == "" {
 		return
 	}
-	if migrated, _ := r.counters(); migrated != rows {
-		r.t.Fatalf("%s\nratchet_rolling records %d rows migrated, the accounts show %d", what, rows, migrated)
+	if migrated := rollingCount(r.t, r.tdb.DB, "SELECT count(*) FROM "+table+" WHERE migrations > 0"); migrated != rows {
+		r.t.Fatalf("%s\nratchet_rolling records %d rows migrated for version %d, %s shows %d", what, rows, migratedTo+1, table, migrated)
 	}
 }
 
@@ -106,7 +107,7 @@ func (r rollingDB) unmapped() int {
 		WHERE display_name IS NULL OR name IS NULL OR display_name <> name`)
 }
 
-// TestRollingWriters upgrades each database from version 1 to 2 the rolling way while two
+// TestRollingWriters upgrades each database from version 1 to 3 the rolling way while two
 // writer processes, the previous release (name only) and the next (display_name only),
 // insert and update accounts: the previous release from before expand until just before
 // contract, the next from expand on, through contract. At each moment `db check` must give
@@ -128,10 +129,10 @@ func TestRollingWriters(t *testing.T) {
 
 			old := startWriter(t, r.tdb, "old", 100000)
 			time.Sleep(200 * time.Millisecond)
-			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 2 \(version 1\); next: ratchet db migrate$`)
+			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 3 \(version 1\); next: ratchet db migrate$`)
 			r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\b`)
 			r.want(4, "db", "check")
-			r.state(1, 2, 1, 2)
+			r.state(1, 3, 1, 3)
 			if n := rollingTriggers(t, r.tdb); n == 0 {
 				t.Fatal("db expand created no trigger")
 			}
@@ -149,20 +150,21 @@ func TestRollingWriters(t *testing.T) {
 			for {
 				res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
 				if res.code == 0 {
-					r.stdout(res, `(?m)^Migrated \d+ rows \(v2 \d+\)`)
+					r.stdout(res, `(?m)^Migrated \d+ rows \((v2 \d+, )?v3 \d+\)`)
 					break
 				}
 				if res.code != 4 || stops == 10 {
 					t.Fatalf("%s\nwant exit 4 (more to migrate) or 0, and 0 within 10 runs of 1000 rows", res)
 				}
 				stops++
+				r.want(4, "db", "check")
 			}
 			if stops == 0 {
 				t.Error("db migrate --max-rows 1000 never stopped with exit 4 before the last of 3000 accounts")
 			}
 			r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\b`)
 			r.want(5, "db", "check")
-			r.state(1, 2, 2, 2)
+			r.state(1, 3, 3, 3)
 
 			// Both releases serve for a while, as during the rolling restart.
 			time.Sleep(500 * time.Millisecond)
@@ -177,9 +179,9 @@ func TestRollingWriters(t *testing.T) {
 			}
 			r.want(5, "db", "check")
 
-			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 2\.$`)
+			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
 			r.want(0, "db", "check")
-			r.state(2, 2, 2, -1)
+			r.state(3, 3, 3, -1)
 			time.Sleep(200 * time.Millisecond)
 			newWrites := next.stop()
 
@@ -196,9 +198,13 @@ func TestRollingWriters(t *testing.T) {
 			if _, most := r.counters(); most > 1 {
 				t.Errorf("an account was migrated %d times", most)
 			}
-			// Seeded accounts neither writer touched were migrated by db migrate, once.
+			// Seeded accounts neither writer touched were migrated by db migrate, once, and
+			// every note was.
 			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE id <= 3000 AND id % 10 <> 0 AND migrations <> 1"); n != 0 {
 				t.Errorf("%d seeded accounts no writer touched were not migrated exactly once", n)
+			}
+			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1 OR slug IS NULL"); n != 0 {
+				t.Errorf("%d notes were not migrated exactly once", n)
 			}
 			t.Logf("the previous release inserted %d and updated %d accounts (%d retries); the next inserted %d and updated %d (%d retries)",
 				len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries)
@@ -206,10 +212,41 @@ func TestRollingWriters(t *testing.T) {
 	}
 }
 
+// TestRollingCheckMoments walks each database through the moments of ROLLING.md §3 with a
+// window of two rolling versions: `db check` and `db version --output json` must say at each
+// what is recorded and what comes next, and `db migrate` name the rows of each version.
+func TestRollingCheckMoments(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			r.want(0, "db", "sync", "1")
+			r.want(3, "db", "check")
+			r.state(1, 1, 1, -1)
+			r.want(0, "db", "expand")
+			r.want(4, "db", "check")
+			r.state(1, 3, 1, 3)
+			// Version 2's 3,000 accounts and two batches of version 3's notes: the limit
+			// stops the run inside version 3, with version 2 migrated.
+			res := r.want(4, "db", "migrate", "--max-rows", "3100")
+			r.stdout(res, `(?m)^Migrated 3100 rows \(v2 3000, v3 100\)$`)
+			r.want(4, "db", "check")
+			r.state(1, 3, 2, 3)
+			r.stdout(r.want(0, "db", "migrate"), `(?m)^Migrated 900 rows \(v3 900\)`)
+			r.want(5, "db", "check")
+			r.state(1, 3, 3, 3)
+			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
+			r.want(0, "db", "check")
+			r.state(3, 3, 3, -1)
+		})
+	}
+}
+
 // TestRollingOfflineMatchesOnline applies the rolling repository three ways on each
 // database: offline with `db sync`, online with `db expand`, `db migrate` and `db contract`,
 // and with `db sync` finishing an upgrade that `db expand` opened. All three must end with
-// the same schema and rows, at version 2, and without a trigger.
+// the same schema and rows, at version 3, and without a trigger.
 func TestRollingOfflineMatchesOnline(t *testing.T) {
 	repo := rollingRepo(t)
 	for _, name := range testdb.Dialects {
@@ -232,15 +269,15 @@ func TestRollingOfflineMatchesOnline(t *testing.T) {
 
 			want := rollingCatalog(t, offline.tdb)
 			for what, r := range map[string]rollingDB{"db expand, migrate, contract": online, "db sync after db expand": finished} {
-				r.state(2, 2, 2, -1)
+				r.state(3, 3, 3, -1)
 				if d := cmp.Diff(want, rollingCatalog(t, r.tdb)); d != "" {
 					t.Errorf("the schema after %s differs from the offline db sync's (-offline +%s):\n%s", what, what, d)
 				}
 				if got, want := rollingRows(t, r.tdb), rollingRows(t, offline.tdb); got != want {
-					t.Errorf("the accounts after %s differ from the offline db sync's", what)
+					t.Errorf("the rows after %s differ from the offline db sync's", what)
 				}
 			}
-			offline.state(2, 2, 2, -1)
+			offline.state(3, 3, 3, -1)
 		})
 	}
 }
@@ -294,12 +331,16 @@ func TestRollingInterruptMigrate(t *testing.T) {
 	}
 }
 
-// rollingRows returns accounts' rows as text.
+// rollingRows returns the rows of accounts and notes as text.
 func rollingRows(t *testing.T, tdb *testdb.DB) string {
 	t.Helper()
-	out, err := queryText(tdb.DB, "SELECT id, display_name, migrations FROM accounts ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
+	var b strings.Builder
+	for _, q := range []string{"SELECT id, display_name, migrations FROM accounts ORDER BY id", "SELECT id, slug, migrations FROM notes ORDER BY id"} {
+		out, err := queryText(tdb.DB, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(out)
 	}
-	return out
+	return b.String()
 }
