@@ -29,6 +29,10 @@ type dataMigration struct {
 // batched reports whether the step runs in batches (rather than once, as a script).
 func (d *dataMigration) batched() bool { return d != nil && (d.repeat || d.goData != nil) }
 
+// Batched reports whether the step is a data migration that runs in batches: a Go
+// [repository.DataMigration], or an SQL statement repeated until it changes no row.
+func (st Step) Batched() bool { return st.data.batched() }
+
 // dataLimits bound one run of the migrate phase.
 type dataLimits struct {
 	batchSize   int

@@ -304,6 +304,9 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 		if err == nil && len(steps) > 0 {
 			steps[0].opens = end
 		}
+		if err == nil {
+			err = m.lintGate(st.version, end)
+		}
 	case repository.OpMigrate:
 		switch {
 		case w == nil && st.version < m.repo.Latest():
@@ -479,6 +482,24 @@ func (m *Migrator) phaseStep(ph string, from, v int, offline bool) (Step, error)
 		return step, nil
 	}
 	return m.scriptStep(step, s)
+}
+
+// lintGate refuses to open a window whose versions break a rolling rule on this dialect (see
+// [repository.Repository.LintRolling]): the old release runs on what expand leaves, so what
+// would break it is found before anything runs. A waiver in the script lets a statement by.
+func (m *Migrator) lintGate(from, to int) error {
+	for _, v := range m.repo.Versions() {
+		if v <= from || v > to {
+			continue
+		}
+		for _, f := range m.repo.LintRolling(v, m.dialect.Name()) {
+			if f.Severity == repository.SeverityError {
+				return &ScriptError{Version: v, Phase: repository.OpExpand, Script: f.Path, Err: &invalidScriptError{
+					f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
+			}
+		}
+	}
+	return nil
 }
 
 // openWindow opens the window the step starts, unless it is open already.
