@@ -202,10 +202,10 @@ func lintExpand(norm []string, i int, add func(i int, rule, severity, format str
 			add(i, RuleDrop, SeverityError, "DROP %s in an expand script: %s", m[1], moveToContract)
 		}
 	}
-	if table, _ := alterClauses(n); table == "" {
+	table, clauses := alterClauses(n)
+	if table == "" {
 		return
 	}
-	_, clauses := alterClauses(n)
 	for _, c := range clauses {
 		switch {
 		case strings.HasPrefix(c, "DROP ") && !strings.HasPrefix(c, "DROP DEFAULT") && !strings.HasPrefix(c, "DROP NOT NULL"):
