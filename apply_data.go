@@ -180,7 +180,7 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		}
 		p, err := b.batch(ctx)
 		if err != nil {
-			return false, contextError(ctx, err)
+			return false, b.interrupted(ctx, err)
 		}
 		b.rows += p.Rows
 		b.total += p.Rows
@@ -193,11 +193,21 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		if d := s.limits.batchDelay; d > 0 {
 			select {
 			case <-ctx.Done():
-				return false, contextError(ctx, ctx.Err())
+				return false, b.interrupted(ctx, ctx.Err())
 			case <-time.After(d):
 			}
 		}
 	}
+}
+
+// interrupted says what an interrupted data migration leaves: the running batch rolled back,
+// the committed ones recorded.
+func (b *batcher) interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return &interruptedError{fmt.Errorf("interrupted (%w): the running batch of version %d was rolled back; the %d rows of the batches before it stay migrated and recorded",
+		ctx.Err(), b.step.Version, b.rows)}
 }
 
 // batch runs and commits one batch with its checkpoint.
