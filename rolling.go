@@ -37,7 +37,7 @@ var (
 type WindowError struct {
 	Phase  string // the command: "expand", "migrate", "contract"
 	Reason string
-	Next   string // the command to run first: "expand", "migrate", "contract", "sync N"
+	Next   string // the phase to run first: "expand", "migrate", "contract"; "" when none helps
 }
 
 func (e *WindowError) Error() string { return e.Reason }
@@ -241,7 +241,7 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 		}
 		if len(pending) > 0 {
 			return res, &WindowError{Phase: phase, Next: repository.OpMigrate, Reason: fmt.Sprintf(
-				"database contraction did not run: the data migration of version %s still finds rows to migrate; run the migrate phase again", joinInts(pending))}
+				"database contraction did not run: the data migration of version %s still finds rows to migrate", joinInts(pending))}
 		}
 	}
 	if !uc.skipSanityCheck {
@@ -310,24 +310,24 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 	case repository.OpMigrate:
 		switch {
 		case w == nil && st.version < m.repo.Latest():
-			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "data migration did not run: data migration cannot be run before database expansion; run the expand phase first"}
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "data migration did not run: data migration cannot be run before database expansion"}
 		case w == nil:
 			return p, nil
 		case w.Expanded < w.Target:
 			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: fmt.Sprintf(
-				"data migration did not run: the expansion to version %d stopped at %d; run the expand phase again first", w.Target, w.Expanded)}
+				"data migration did not run: the expansion to version %d stopped at %d", w.Target, w.Expanded)}
 		}
 		p.Target = w.Target
 		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
 	case repository.OpContract:
 		switch {
 		case w == nil && st.version < m.repo.Latest():
-			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "database contraction did not run: database contraction cannot be run before database expansion; run the expand phase first"}
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "database contraction did not run: database contraction cannot be run before database expansion"}
 		case w == nil:
 			return p, nil
 		case w.Migrated < w.Target:
 			return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
-				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d); run the %s phase first", w.Migrated, w.Target, nextPhase(w))}
+				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d)", w.Migrated, w.Target)}
 		}
 		p.Target = w.Target
 		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
