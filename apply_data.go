@@ -178,6 +178,10 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		if s.limits.reached(s.m.cfg.now()) != "" {
 			return false, nil
 		}
+		// A long migration checks its lock before every batch, not only before every part.
+		if err := s.checkLock(ctx); err != nil {
+			return false, err
+		}
 		p, err := b.batch(ctx)
 		if err != nil {
 			return false, b.interrupted(ctx, err)

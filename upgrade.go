@@ -263,6 +263,13 @@ func (s *session) unstamp(ctx context.Context, before state) error {
 	if err != nil {
 		return err
 	}
+	if w := st.window; w != nil && w.Expanded == w.From && w.Migrated == w.From && st.version == w.From {
+		// A window the run opened and expanded nothing of goes with the stamp.
+		if err := s.table.DeleteWindow(ctx, s.conn); err != nil {
+			return err
+		}
+		st.window = nil
+	}
 	if st.journal != nil || st.window != nil || !st.controlled || st.version != 0 {
 		return nil
 	}

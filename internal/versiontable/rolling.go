@@ -127,6 +127,16 @@ func (t *Table) OpenWindow(ctx context.Context, q Querier, from, target int) err
 	return nil
 }
 
+// DeleteWindow removes the repository's window: a run that opened it and did nothing of it
+// takes it back.
+func (t *Table) DeleteWindow(ctx context.Context, q Querier) error {
+	b := t.builder(false)
+	if _, err := q.ExecContext(ctx, "DELETE FROM "+t.ident(RollingTable)+" WHERE repository_id = "+b.p(t.repoID), b.args...); err != nil {
+		return fmt.Errorf("removing the window from %s: %w", RollingTable, err)
+	}
+	return nil
+}
+
 // Checkpoint records a committed batch of version's data migration: where the next batch
 // starts and the rows it changed. It touches the row only if the window is still migrating
 // version from the cursor the batch started at (cursorVersion 0: none yet); otherwise it
