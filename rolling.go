@@ -623,6 +623,10 @@ type Next struct {
 	// Broken describes an open window that contradicts the version table (hand edits); Step
 	// is then "".
 	Broken string
+	// MissingTriggers are the triggers the window's expand parts created in their online
+	// blocks that are gone or disabled: the old and the new release no longer see the same
+	// data. Each reads "name (file)".
+	MissingTriggers []string
 }
 
 // Next reads what the database needs next: the phase of its rolling upgrade, or an offline
@@ -647,6 +651,11 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 		if n.Pending, err = s.pendingData(ctx, st.version, w.Migrated); err != nil {
 			return nil, m.busy(err)
 		}
+		if w.Online {
+			if n.MissingTriggers, err = s.missingTriggers(ctx, st.version, w.Expanded); err != nil {
+				return nil, m.busy(err)
+			}
+		}
 		switch {
 		case w.Expanded < w.Target:
 			n.Step = repository.OpExpand
@@ -668,4 +677,39 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 		n.Step = repository.OpExpand
 	}
 	return n, nil
+}
+
+// missingTriggers returns the triggers that the online blocks of the expand parts of versions
+// c+1 … expanded create and the database lacks or has disabled.
+func (s *session) missingTriggers(ctx context.Context, c, expanded int) ([]string, error) {
+	var want []string
+	for _, v := range s.m.repo.Versions() {
+		if v <= c || v > expanded {
+			continue
+		}
+		step, err := s.m.phaseStep(repository.OpExpand, v-1, v, false)
+		if err != nil {
+			return nil, err
+		}
+		for i, st := range step.Statements {
+			if name, ok := repository.CreatedTrigger(st.Text); ok && i < len(step.Online) && step.Online[i] {
+				want = append(want, name+" ("+step.Script.Path+")")
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	have, err := s.table.ListTriggers(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, w := range want {
+		name, _, _ := strings.Cut(w, " ")
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, name) }) {
+			missing = append(missing, w)
+		}
+	}
+	return missing, nil
 }

@@ -58,6 +58,7 @@ type spec struct {
 	hexText       string
 	currentSchema string
 	listTables    string
+	listTriggers  string
 	historyDDL    string
 	// readSetting reads a session setting that scripts may change and that each version
 	// starts from afresh; resetSetting (%s: the value) sets it for the current transaction.
@@ -302,6 +303,10 @@ const DefaultSchema = "main"
 // ListTables returns the query listing the base tables of the schema given as its only
 // parameter, sorted.
 func (d Dialect) ListTables() string { return d.spec().listTables }
+
+// ListTriggers returns the query listing the enabled triggers of the schema given as its only
+// parameter (a disabled trigger keeps nothing in step).
+func (d Dialect) ListTriggers() string { return d.spec().listTriggers }
 
 // CreateHistoryTable returns the DDL of ratchet's history table, named table.
 func (d Dialect) CreateHistoryTable(table string) string {

@@ -47,6 +47,7 @@ var mysqlSpec = spec{
 	listTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = ? AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
+	listTriggers: "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = ?",
 	historyDDL: `CREATE TABLE IF NOT EXISTS %s (
 	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 	repository_id VARCHAR(250) NOT NULL,

@@ -25,6 +25,9 @@ var postgresSpec = spec{
 	listTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = $1 AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
+	listTriggers: `SELECT t.tgname FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND n.nspname = $1`,
 	// A script may set search_path (every pg_dump file empties it); each version starts
 	// from the one the run started with.
 	readSetting:  "SELECT current_setting('search_path')",

@@ -42,6 +42,16 @@ func (r *Repository) LintRolling(version int, dbms string) []Finding {
 	return lintRollingDialect(version, v, dbms)
 }
 
+// CreatedTrigger returns the name of the trigger stmt creates (unquoted, lower-case, without
+// a schema), if it is a CREATE TRIGGER statement.
+func CreatedTrigger(stmt string) (string, bool) {
+	m := createObject.FindStringSubmatch(normalize(stmt))
+	if m == nil || m[1] != "TRIGGER" {
+		return "", false
+	}
+	return objectKey(m[2]), true
+}
+
 // lintRolling returns the rolling-lint findings of version n on every dialect, each once.
 func lintRolling(n int, v *version) []Finding {
 	var out []Finding

@@ -24,6 +24,7 @@ const rollingDDL = `CREATE TABLE IF NOT EXISTS %s (
 	cursor_version INTEGER,
 	cursor_value TEXT,
 	rows_migrated BIGINT NOT NULL DEFAULT 0,
+	online INTEGER NOT NULL DEFAULT 1,
 	started_at VARCHAR(40) NOT NULL,
 	updated_at VARCHAR(40) NOT NULL,
 	PRIMARY KEY (repository_id)
@@ -39,7 +40,10 @@ type Window struct {
 	CursorVersion int
 	Cursor        string
 	Rows          int64
-	StartedAt     string
+	// Online is true while every expand part so far ran with its online blocks: the
+	// window's triggers must then exist.
+	Online    bool
+	StartedAt string
 	UpdatedAt     string
 }
 
@@ -72,6 +76,7 @@ type Move struct {
 	Counter  Counter
 	From, To int
 	Close    bool
+	Offline  bool // an expand part run offline: its online blocks did not run
 }
 
 // VersionMove moves the version table's version from from to to.
@@ -91,19 +96,20 @@ func (t *Table) CreateRolling(ctx context.Context, q Querier) error {
 
 // ReadWindow returns the repository's open window, or nil. The table must exist.
 func (t *Table) ReadWindow(ctx context.Context, q Querier) (*Window, error) {
-	query := "SELECT from_version, target, expanded, migrated, cursor_version, cursor_value, rows_migrated, started_at, updated_at FROM " +
+	query := "SELECT from_version, target, expanded, migrated, cursor_version, cursor_value, rows_migrated, online, started_at, updated_at FROM " +
 		t.ident(RollingTable) + " WHERE repository_id = " + t.d.Param(1)
 	var w Window
 	var cv sql.NullInt64
 	var cursor sql.NullString
-	err := q.QueryRowContext(ctx, query, t.repoID).Scan(&w.From, &w.Target, &w.Expanded, &w.Migrated, &cv, &cursor, &w.Rows, &w.StartedAt, &w.UpdatedAt)
+	var online int
+	err := q.QueryRowContext(ctx, query, t.repoID).Scan(&w.From, &w.Target, &w.Expanded, &w.Migrated, &cv, &cursor, &w.Rows, &online, &w.StartedAt, &w.UpdatedAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", RollingTable, err)
 	}
-	w.CursorVersion, w.Cursor = int(cv.Int64), cursor.String
+	w.CursorVersion, w.Cursor, w.Online = int(cv.Int64), cursor.String, online != 0
 	return &w, nil
 }
 
@@ -193,7 +199,11 @@ func (t *Table) advanceStatements(mv Move) []Statement {
 		query = "UPDATE " + t.ident(t.name) + " SET version = " + b.p(mv.To) +
 			" WHERE repository_id = " + b.p(t.repoID) + " AND COALESCE(version, 0) = " + b.p(mv.From)
 	case Expanded:
-		query = "UPDATE " + t.ident(RollingTable) + " SET expanded = " + b.p(mv.To) + ", updated_at = " + b.p(now()) +
+		online := ""
+		if mv.Offline {
+			online = ", online = 0"
+		}
+		query = "UPDATE " + t.ident(RollingTable) + " SET expanded = " + b.p(mv.To) + online + ", updated_at = " + b.p(now()) +
 			" WHERE repository_id = " + b.p(t.repoID) + " AND expanded = " + b.p(mv.From)
 	case Migrated:
 		// The data migration's cursor belonged to this version: the next starts afresh.

@@ -91,6 +91,15 @@ func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
 	return names, nil
 }
 
+// ListTriggers returns the enabled triggers of the database (the connection's schema).
+func (t *Table) ListTriggers(ctx context.Context, q Querier) ([]string, error) {
+	names, err := sqlrows.Strings(ctx, q, t.d.ListTriggers(), t.schema)
+	if err != nil {
+		return nil, fmt.Errorf("listing triggers: %w", err)
+	}
+	return names, nil
+}
+
 // Version returns the repository's recorded version. ok is false when the table has no row
 // for the repository. The table must exist. A NULL version (allowed by the legacy schema) reads
 // as 0.
