@@ -20,7 +20,7 @@ var sqliteSpec = spec{
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND ? = 'main'
 ORDER BY name`,
 	listTriggers: "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND ? = 'main'",
-	lockTimeout: &TimeoutSQL{Read: "PRAGMA busy_timeout", Set: "PRAGMA busy_timeout = %d"},
+	lockTimeout:  &TimeoutSQL{Read: "PRAGMA busy_timeout", Set: "PRAGMA busy_timeout = %d"},
 	hold: &HoldSQL{
 		ReadJournal:  "PRAGMA journal_mode",
 		SetJournal:   "PRAGMA journal_mode = %s",

@@ -44,7 +44,7 @@ type Window struct {
 	// window's triggers must then exist.
 	Online    bool
 	StartedAt string
-	UpdatedAt     string
+	UpdatedAt string
 }
 
 // Counter names one of the positions a step moves.
