@@ -289,9 +289,14 @@ func (s *session) pendingOne(ctx context.Context, step Step) (bool, error) {
 	return found, nil
 }
 
-// pendingData returns the versions of a window from c to migrated whose data migration says
-// work remains.
-func (s *session) pendingData(ctx context.Context, c, migrated int) ([]int, error) {
+// pendingData returns the versions of st's window up to migrated whose data migration says
+// work remains. Contracted versions are not asked, nor one whose contract stopped part way:
+// their queries may name what the contract dropped.
+func (s *session) pendingData(ctx context.Context, st state, migrated int) ([]int, error) {
+	c := st.version
+	if j := st.journal; j != nil && j.Phase == repository.OpContract {
+		c = max(c, j.Version)
+	}
 	var out []int
 	for _, v := range s.m.repo.Versions() {
 		if v <= c || v > migrated {

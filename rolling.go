@@ -199,7 +199,7 @@ func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
 	if err != nil || st.window == nil {
 		return nil, m.busy(err)
 	}
-	out, err := s.pendingData(ctx, st.version, st.window.Migrated)
+	out, err := s.pendingData(ctx, st, st.window.Migrated)
 	return out, m.busy(err)
 }
 
@@ -235,7 +235,7 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 		return res, err
 	}
 	if phase == repository.OpContract && st.window != nil {
-		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		pending, err := s.pendingData(ctx, st, st.window.Migrated)
 		if err != nil {
 			return res, err
 		}
@@ -258,7 +258,7 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 	if phase == repository.OpMigrate && len(plan.Steps) == 0 && st.window != nil {
 		// Every data migration is recorded complete; rows the old release wrote since, where
 		// no trigger covers them, are swept again.
-		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		pending, err := s.pendingData(ctx, st, st.window.Migrated)
 		if err != nil {
 			return res, err
 		}
@@ -648,7 +648,7 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 				s.table.Name(), st.version, w.From, w.Target, w.Expanded, w.Migrated)
 			return n, nil
 		}
-		if n.Pending, err = s.pendingData(ctx, st.version, w.Migrated); err != nil {
+		if n.Pending, err = s.pendingData(ctx, st, w.Migrated); err != nil {
 			return nil, m.busy(err)
 		}
 		if w.Online {
