@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
 	"github.com/ratchetdb/ratchet/repository"
@@ -246,6 +247,11 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 	}
 	if !uc.skipSanityCheck {
 		if err := s.sanityCheck(ctx); err != nil {
+			return res, err
+		}
+	}
+	if phase != repository.OpMigrate {
+		if err := s.bindDDLWait(ctx, uc); err != nil {
 			return res, err
 		}
 	}
@@ -712,4 +718,73 @@ func (s *session) missingTriggers(ctx context.Context, c, expanded int) ([]strin
 		}
 	}
 	return missing, nil
+}
+
+// defaultDDLWait bounds an online phase's wait for a table lock unless [DDLLockTimeout] says
+// otherwise.
+const defaultDDLWait = 5 * time.Second
+
+// ddlAttempts is how many times a statement that gave up waiting for its lock is sent.
+const ddlAttempts = 5
+
+// bindDDLWait bounds, for the rest of the session, how long the statements of an online
+// phase wait for a table lock (see [DDLLockTimeout]).
+func (s *session) bindDDLWait(ctx context.Context, uc upgradeConfig) error {
+	wait := defaultDDLWait
+	if uc.ddlWait != nil {
+		wait = *uc.ddlWait
+	}
+	w := s.m.dialect.DDLWait()
+	if w == nil || wait <= 0 {
+		return nil
+	}
+	s.ddlCodes = w.Codes
+	if w.Local != "" {
+		s.ddlLocal = fmt.Sprintf(w.Local, wait.Milliseconds())
+		return nil
+	}
+	var old string
+	if err := s.conn.QueryRowContext(ctx, w.Read).Scan(&old); err != nil {
+		return fmt.Errorf("reading the lock wait timeout: %w", err)
+	}
+	n := wait.Milliseconds()
+	if w.Seconds {
+		n = max(1, int64(wait.Round(time.Second)/time.Second))
+	}
+	if _, err := s.conn.ExecContext(ctx, fmt.Sprintf(w.Set, n)); err != nil {
+		return fmt.Errorf("setting the lock wait timeout: %w", err)
+	}
+	s.undo = append(s.undo, fmt.Sprintf(w.Restore, old))
+	return nil
+}
+
+// lockWaitGaveUp reports whether err is a statement that gave up waiting for a table lock
+// under the bound of bindDDLWait: it did not run.
+func (s *session) lockWaitGaveUp(err error) bool {
+	if len(s.ddlCodes) == 0 || err == nil {
+		return false
+	}
+	code := s.m.driver.ErrorCode(err)
+	var se *ScriptError
+	if errors.As(err, &se) && se.Code != "" {
+		code = se.Code
+	}
+	return slices.Contains(s.ddlCodes, code)
+}
+
+// retryPause is the pause before attempt k (2, 3, …) of a statement that gave up waiting.
+func retryPause(k int) time.Duration { return time.Duration(1<<(k-2)) * 500 * time.Millisecond }
+
+// waitToRetry reports a statement that gave up waiting for its lock and pauses before
+// attempt k; false when ctx ended the pause.
+func (s *session) waitToRetry(ctx context.Context, step Step, k int, err error) bool {
+	s.m.emit(Event{Kind: Warning, Version: step.Version, Phase: step.Phase, Script: step.ScriptPath(), Message: fmt.Sprintf(
+		"%s: a statement waited longer than its lock timeout for a table lock the service holds and did not run (%v); trying again in %v (attempt %d of %d)",
+		step.describe(), err, retryPause(k), k, ddlAttempts)})
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(retryPause(k)):
+		return true
+	}
 }

@@ -208,6 +208,12 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 			apply = s.applyStep
 		}
 		applied, err := apply(ctx, step)
+		// A transactional part rolled back whole when a statement gave up waiting for a
+		// table lock: it is tried again.
+		for k := 2; err != nil && k <= ddlAttempts && apply != nil && !step.Journalled && !step.Recovering &&
+			s.lockWaitGaveUp(err) && s.waitToRetry(ctx, step, k, err); k++ {
+			applied, err = apply(ctx, step)
+		}
 		if applied != nil {
 			res.Applied = append(res.Applied, *applied)
 		}

@@ -49,6 +49,9 @@ WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND n.nspname = $1`,
 	unknownDB:   "3D000", // invalid_catalog_name
 	// duplicate_database; unique_violation on pg_database when two sessions create it at once
 	existsCodes: []string{"42P04", "23505"},
+	// In each transaction only: a no-transaction statement (CREATE INDEX CONCURRENTLY) that
+	// gave up waiting could leave an invalid index behind, so it waits as long as it needs.
+	ddlWait: &DDLWaitSQL{Local: "SET LOCAL lock_timeout = %d", Codes: []string{"55P03"}}, // lock_not_available
 	lock: &LockSQL{
 		TryLock:    "SELECT pg_try_advisory_lock($1)",
 		Unlock:     "SELECT pg_advisory_unlock($1)",
