@@ -186,32 +186,39 @@ func (t *Table) Position(ctx context.Context, q Querier, c Counter) (int, error)
 // advanceStatements returns the statements that make move mv, the conditional update last so
 // that its rows affected are what [Table.CheckAdvanced] checks.
 func (t *Table) advanceStatements(mv Move) []Statement {
-	var out []Statement
-	if mv.Close {
-		b := t.builder(false)
-		out = append(out, b.statement("DELETE FROM "+t.ident(RollingTable)+" WHERE repository_id = "+b.p(t.repoID)+" AND target = "+b.p(mv.To)))
+	if !mv.Close {
+		return []Statement{t.advanceStatement(mv)}
 	}
-	b := t.builder(false)
-	var query string
+	return []Statement{t.closeStatement(mv), t.advanceStatement(mv)}
+}
+
+// closeStatement removes the window that move mv, the last contract, completes.
+func (t *Table) closeStatement(mv Move) Statement {
+	return Statement{"DELETE FROM " + t.ident(RollingTable) + " WHERE repository_id = " + t.d.Param(1) + " AND target = " + t.d.Param(2),
+		[]any{t.repoID, mv.To}}
+}
+
+// advanceStatement is the conditional update of move mv: it runs once per version, so it is
+// written without a builder.
+func (t *Table) advanceStatement(mv Move) Statement {
+	p := t.d.Param
 	switch mv.Counter {
-	case Applied:
-		// COALESCE: the legacy schema allows a NULL version, which reads as 0.
-		query = "UPDATE " + t.ident(t.name) + " SET version = " + b.p(mv.To) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND COALESCE(version, 0) = " + b.p(mv.From)
 	case Expanded:
 		online := ""
 		if mv.Offline {
 			online = ", online = 0"
 		}
-		query = "UPDATE " + t.ident(RollingTable) + " SET expanded = " + b.p(mv.To) + online + ", updated_at = " + b.p(now()) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND expanded = " + b.p(mv.From)
+		return Statement{"UPDATE " + t.ident(RollingTable) + " SET expanded = " + p(1) + online + ", updated_at = " + p(2) +
+			" WHERE repository_id = " + p(3) + " AND expanded = " + p(4), []any{mv.To, now(), t.repoID, mv.From}}
 	case Migrated:
 		// The data migration's cursor belonged to this version: the next starts afresh.
-		query = "UPDATE " + t.ident(RollingTable) + " SET migrated = " + b.p(mv.To) +
-			", cursor_version = NULL, cursor_value = NULL, rows_migrated = 0, updated_at = " + b.p(now()) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND migrated = " + b.p(mv.From)
+		return Statement{"UPDATE " + t.ident(RollingTable) + " SET migrated = " + p(1) +
+			", cursor_version = NULL, cursor_value = NULL, rows_migrated = 0, updated_at = " + p(2) +
+			" WHERE repository_id = " + p(3) + " AND migrated = " + p(4), []any{mv.To, now(), t.repoID, mv.From}}
 	}
-	return append(out, b.statement(query))
+	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
+	return Statement{"UPDATE " + t.ident(t.name) + " SET version = " + p(1) +
+		" WHERE repository_id = " + p(2) + " AND COALESCE(version, 0) = " + p(3), []any{mv.To, t.repoID, mv.From}}
 }
 
 // positionSource returns the table and column a journal claim checks for counter c.

@@ -165,12 +165,16 @@ func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version i
 // Advance makes move mv: the counter's update is conditional on its old value and must touch
 // exactly one row; otherwise it returns [ErrConcurrentUpdate] and the caller must roll back.
 func (t *Table) Advance(ctx context.Context, q Querier, mv Move) error {
-	var res sql.Result
-	for _, st := range t.advanceStatements(mv) {
-		var err error
-		if res, err = q.ExecContext(ctx, st.Query, st.Args...); err != nil {
-			return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
+	if mv.Close {
+		st := t.closeStatement(mv)
+		if _, err := q.ExecContext(ctx, st.Query, st.Args...); err != nil {
+			return fmt.Errorf("closing the window to version %d: %w", mv.To, err)
 		}
+	}
+	st := t.advanceStatement(mv)
+	res, err := q.ExecContext(ctx, st.Query, st.Args...)
+	if err != nil {
+		return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
 	}
 	return t.CheckAdvanced(res, mv)
 }
