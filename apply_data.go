@@ -29,6 +29,10 @@ type dataMigration struct {
 // batched reports whether the step runs in batches (rather than once, as a script).
 func (d *dataMigration) batched() bool { return d != nil && (d.repeat || d.goData != nil) }
 
+// Batched reports whether the step is a data migration that runs in batches: a Go
+// [repository.DataMigration], or an SQL statement repeated until it changes no row.
+func (st Step) Batched() bool { return st.data.batched() }
+
 // dataLimits bound one run of the migrate phase.
 type dataLimits struct {
 	batchSize   int
@@ -174,9 +178,13 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		if s.limits.reached(s.m.cfg.now()) != "" {
 			return false, nil
 		}
+		// A long migration checks its lock before every batch, not only before every part.
+		if err := s.checkLock(ctx); err != nil {
+			return false, err
+		}
 		p, err := b.batch(ctx)
 		if err != nil {
-			return false, contextError(ctx, err)
+			return false, b.interrupted(ctx, err)
 		}
 		b.rows += p.Rows
 		b.total += p.Rows
@@ -189,11 +197,21 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		if d := s.limits.batchDelay; d > 0 {
 			select {
 			case <-ctx.Done():
-				return false, contextError(ctx, ctx.Err())
+				return false, b.interrupted(ctx, ctx.Err())
 			case <-time.After(d):
 			}
 		}
 	}
+}
+
+// interrupted says what an interrupted data migration leaves: the running batch rolled back,
+// the committed ones recorded.
+func (b *batcher) interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return &interruptedError{fmt.Errorf("interrupted (%w): the running batch of version %d was rolled back; the %d rows of the batches before it stay migrated and recorded",
+		ctx.Err(), b.step.Version, b.rows)}
 }
 
 // batch runs and commits one batch with its checkpoint.
@@ -271,9 +289,14 @@ func (s *session) pendingOne(ctx context.Context, step Step) (bool, error) {
 	return found, nil
 }
 
-// pendingData returns the versions of a window from c to migrated whose data migration says
-// work remains.
-func (s *session) pendingData(ctx context.Context, c, migrated int) ([]int, error) {
+// pendingData returns the versions of st's window up to migrated whose data migration says
+// work remains. Contracted versions are not asked, nor one whose contract stopped part way:
+// their queries may name what the contract dropped.
+func (s *session) pendingData(ctx context.Context, st state, migrated int) ([]int, error) {
+	c := st.version
+	if j := st.journal; j != nil && j.Phase == repository.OpContract {
+		c = max(c, j.Version)
+	}
 	var out []int
 	for _, v := range s.m.repo.Versions() {
 		if v <= c || v > migrated {

@@ -217,6 +217,12 @@ func (r *journalRun) runAlone(ctx context.Context, i int) error {
 	s.statementStarted(r.step, i)
 	r.sent = true
 	done, err := s.execAll(ctx, append(texts, scriptCommand(r.step.Statements[i])), nil)
+	for k := 2; err != nil && done >= len(texts) && k <= ddlAttempts && s.lockWaitGaveUp(err) && s.waitToRetry(ctx, r.step, k, err); k++ {
+		// The statement gave up waiting for its table lock and did not run; its record,
+		// which says it runs, stays.
+		texts = nil
+		done, err = s.execAll(ctx, []command{scriptCommand(r.step.Statements[i])}, nil)
+	}
 	if err != nil {
 		if ctx.Err() != nil || s.m.driver.ConnectionLost(err) {
 			// The session is gone: the statement may have run. It stays in flight.

@@ -63,7 +63,7 @@ type Step struct {
 func (st Step) move() versiontable.Move {
 	switch st.Phase {
 	case repository.OpExpand:
-		return versiontable.Move{Counter: versiontable.Expanded, From: st.From, To: st.Version}
+		return versiontable.Move{Counter: versiontable.Expanded, From: st.From, To: st.Version, Offline: st.Offline}
 	case repository.OpMigrate:
 		return versiontable.Move{Counter: versiontable.Migrated, From: st.From, To: st.Version}
 	}

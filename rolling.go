@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
 	"github.com/ratchetdb/ratchet/repository"
@@ -37,7 +38,7 @@ var (
 type WindowError struct {
 	Phase  string // the command: "expand", "migrate", "contract"
 	Reason string
-	Next   string // the command to run first: "expand", "migrate", "contract", "sync N"
+	Next   string // the phase to run first: "expand", "migrate", "contract"; "" when none helps
 }
 
 func (e *WindowError) Error() string { return e.Reason }
@@ -199,7 +200,7 @@ func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
 	if err != nil || st.window == nil {
 		return nil, m.busy(err)
 	}
-	out, err := s.pendingData(ctx, st.version, st.window.Migrated)
+	out, err := s.pendingData(ctx, st, st.window.Migrated)
 	return out, m.busy(err)
 }
 
@@ -235,17 +236,22 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 		return res, err
 	}
 	if phase == repository.OpContract && st.window != nil {
-		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		pending, err := s.pendingData(ctx, st, st.window.Migrated)
 		if err != nil {
 			return res, err
 		}
 		if len(pending) > 0 {
 			return res, &WindowError{Phase: phase, Next: repository.OpMigrate, Reason: fmt.Sprintf(
-				"database contraction did not run: the data migration of version %s still finds rows to migrate; run the migrate phase again", joinInts(pending))}
+				"database contraction did not run: the data migration of version %s still finds rows to migrate", joinInts(pending))}
 		}
 	}
 	if !uc.skipSanityCheck {
 		if err := s.sanityCheck(ctx); err != nil {
+			return res, err
+		}
+	}
+	if phase != repository.OpMigrate {
+		if err := s.bindDDLWait(ctx, uc); err != nil {
 			return res, err
 		}
 	}
@@ -258,7 +264,7 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 	if phase == repository.OpMigrate && len(plan.Steps) == 0 && st.window != nil {
 		// Every data migration is recorded complete; rows the old release wrote since, where
 		// no trigger covers them, are swept again.
-		pending, err := s.pendingData(ctx, st.version, st.window.Migrated)
+		pending, err := s.pendingData(ctx, st, st.window.Migrated)
 		if err != nil {
 			return res, err
 		}
@@ -304,27 +310,30 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 		if err == nil && len(steps) > 0 {
 			steps[0].opens = end
 		}
+		if err == nil {
+			err = m.lintGate(st.version, end)
+		}
 	case repository.OpMigrate:
 		switch {
 		case w == nil && st.version < m.repo.Latest():
-			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "data migration did not run: data migration cannot be run before database expansion; run the expand phase first"}
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "data migration did not run: data migration cannot be run before database expansion"}
 		case w == nil:
 			return p, nil
 		case w.Expanded < w.Target:
 			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: fmt.Sprintf(
-				"data migration did not run: the expansion to version %d stopped at %d; run the expand phase again first", w.Target, w.Expanded)}
+				"data migration did not run: the expansion to version %d stopped at %d", w.Target, w.Expanded)}
 		}
 		p.Target = w.Target
 		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
 	case repository.OpContract:
 		switch {
 		case w == nil && st.version < m.repo.Latest():
-			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "database contraction did not run: database contraction cannot be run before database expansion; run the expand phase first"}
+			return nil, &WindowError{Phase: phase, Next: repository.OpExpand, Reason: "database contraction did not run: database contraction cannot be run before database expansion"}
 		case w == nil:
 			return p, nil
 		case w.Migrated < w.Target:
 			return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
-				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d); run the %s phase first", w.Migrated, w.Target, nextPhase(w))}
+				"database contraction did not run: database contraction cannot be run before the data migration is complete (migrated to version %d of %d)", w.Migrated, w.Target)}
 		}
 		p.Target = w.Target
 		steps, err = m.windowSteps(w.From, st.version, w.Expanded, w.Migrated, w.Target, phase, false)
@@ -481,6 +490,24 @@ func (m *Migrator) phaseStep(ph string, from, v int, offline bool) (Step, error)
 	return m.scriptStep(step, s)
 }
 
+// lintGate refuses to open a window whose versions break a rolling rule on this dialect (see
+// [repository.Repository.LintRolling]): the old release runs on what expand leaves, so what
+// would break it is found before anything runs. A waiver in the script lets a statement by.
+func (m *Migrator) lintGate(from, to int) error {
+	for _, v := range m.repo.Versions() {
+		if v <= from || v > to {
+			continue
+		}
+		for _, f := range m.repo.LintRolling(v, m.dialect.Name()) {
+			if f.Severity == repository.SeverityError {
+				return &ScriptError{Version: v, Phase: repository.OpExpand, Script: f.Path, Err: &invalidScriptError{
+					f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
+			}
+		}
+	}
+	return nil
+}
+
 // openWindow opens the window the step starts, unless it is open already.
 func (s *session) openWindow(ctx context.Context, step Step) error {
 	return s.inTx(ctx, func() error {
@@ -602,6 +629,10 @@ type Next struct {
 	// Broken describes an open window that contradicts the version table (hand edits); Step
 	// is then "".
 	Broken string
+	// MissingTriggers are the triggers the window's expand parts created in their online
+	// blocks that are gone or disabled: the old and the new release no longer see the same
+	// data. Each reads "name (file)".
+	MissingTriggers []string
 }
 
 // Next reads what the database needs next: the phase of its rolling upgrade, or an offline
@@ -623,8 +654,13 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 				s.table.Name(), st.version, w.From, w.Target, w.Expanded, w.Migrated)
 			return n, nil
 		}
-		if n.Pending, err = s.pendingData(ctx, st.version, w.Migrated); err != nil {
+		if n.Pending, err = s.pendingData(ctx, st, w.Migrated); err != nil {
 			return nil, m.busy(err)
+		}
+		if w.Online {
+			if n.MissingTriggers, err = s.missingTriggers(ctx, st.version, w.Expanded); err != nil {
+				return nil, m.busy(err)
+			}
 		}
 		switch {
 		case w.Expanded < w.Target:
@@ -647,4 +683,108 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 		n.Step = repository.OpExpand
 	}
 	return n, nil
+}
+
+// missingTriggers returns the triggers that the online blocks of the expand parts of versions
+// c+1 … expanded create and the database lacks or has disabled.
+func (s *session) missingTriggers(ctx context.Context, c, expanded int) ([]string, error) {
+	var want []string
+	for _, v := range s.m.repo.Versions() {
+		if v <= c || v > expanded {
+			continue
+		}
+		step, err := s.m.phaseStep(repository.OpExpand, v-1, v, false)
+		if err != nil {
+			return nil, err
+		}
+		for i, st := range step.Statements {
+			if name, ok := repository.CreatedTrigger(st.Text); ok && i < len(step.Online) && step.Online[i] {
+				want = append(want, name+" ("+step.Script.Path+")")
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	have, err := s.table.ListTriggers(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, w := range want {
+		name, _, _ := strings.Cut(w, " ")
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, name) }) {
+			missing = append(missing, w)
+		}
+	}
+	return missing, nil
+}
+
+// defaultDDLWait bounds an online phase's wait for a table lock unless [DDLLockTimeout] says
+// otherwise.
+const defaultDDLWait = 5 * time.Second
+
+// ddlAttempts is how many times a statement that gave up waiting for its lock is sent.
+const ddlAttempts = 5
+
+// bindDDLWait bounds, for the rest of the session, how long the statements of an online
+// phase wait for a table lock (see [DDLLockTimeout]).
+func (s *session) bindDDLWait(ctx context.Context, uc upgradeConfig) error {
+	wait := defaultDDLWait
+	if uc.ddlWait != nil {
+		wait = *uc.ddlWait
+	}
+	w := s.m.dialect.DDLWait()
+	if w == nil || wait <= 0 {
+		return nil
+	}
+	s.ddlCodes = w.Codes
+	if w.Local != "" {
+		s.ddlLocal = fmt.Sprintf(w.Local, wait.Milliseconds())
+		return nil
+	}
+	var old string
+	if err := s.conn.QueryRowContext(ctx, w.Read).Scan(&old); err != nil {
+		return fmt.Errorf("reading the lock wait timeout: %w", err)
+	}
+	n := wait.Milliseconds()
+	if w.Seconds {
+		n = max(1, int64(wait.Round(time.Second)/time.Second))
+	}
+	if _, err := s.conn.ExecContext(ctx, fmt.Sprintf(w.Set, n)); err != nil {
+		return fmt.Errorf("setting the lock wait timeout: %w", err)
+	}
+	s.undo = append(s.undo, fmt.Sprintf(w.Restore, old))
+	return nil
+}
+
+// lockWaitGaveUp reports whether err is a statement that gave up waiting for a table lock
+// under the bound of bindDDLWait: it did not run.
+func (s *session) lockWaitGaveUp(err error) bool {
+	if len(s.ddlCodes) == 0 || err == nil {
+		return false
+	}
+	code := s.m.driver.ErrorCode(err)
+	var se *ScriptError
+	if errors.As(err, &se) && se.Code != "" {
+		code = se.Code
+	}
+	return slices.Contains(s.ddlCodes, code)
+}
+
+// retryPause is the pause before attempt k (2, 3, …) of a statement that gave up waiting.
+func retryPause(k int) time.Duration { return time.Duration(1<<(k-2)) * 500 * time.Millisecond }
+
+// waitToRetry reports a statement that gave up waiting for its lock and pauses before
+// attempt k; false when ctx ended the pause.
+func (s *session) waitToRetry(ctx context.Context, step Step, k int, err error) bool {
+	s.m.emit(Event{Kind: Warning, Version: step.Version, Phase: step.Phase, Script: step.ScriptPath(), Message: fmt.Sprintf(
+		"%s: a statement waited longer than its lock timeout for a table lock the service holds and did not run (%v); trying again in %v (attempt %d of %d)",
+		step.describe(), err, retryPause(k), k, ddlAttempts)})
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(retryPause(k)):
+		return true
+	}
 }

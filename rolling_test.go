@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,4 +296,74 @@ func TestConcurrentFirstExpand(t *testing.T) {
 			t.Errorf("%d windows expanded to %d; want one, to 8", windows, expanded)
 		}
 	})
+}
+
+// TestDDLLockWaitIsBounded: while the service holds a lock on a table in a long transaction,
+// an expand part's ALTER does not queue for it (which would queue every later query on the
+// table behind it): it gives up within its bound, the part rolls back or the statement was
+// never run, and it is tried again until the transaction ends. A reader that comes meanwhile
+// is served before the long transaction ends.
+func TestDDLLockWaitIsBounded(t *testing.T) {
+	ctx := context.Background()
+	repo := newRepo(t, map[string]string{
+		"001_items_default_upgrade.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY);\nINSERT INTO items (id) VALUES (1);",
+		"002_c_default_expand.sql":      "ALTER TABLE items ADD COLUMN c INTEGER;",
+	})
+	for _, name := range []string{"postgresql", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			var mu sync.Mutex
+			var warnings []string
+			m, err := ratchet.New(tdb.DB, tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithEvents(func(e ratchet.Event) {
+				if e.Kind == ratchet.Warning {
+					mu.Lock()
+					warnings = append(warnings, e.Message)
+					mu.Unlock()
+				}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Upgrade(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			service := testdb.Open(t, tdb.URL)
+			long, err := service.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := long.QueryRowContext(ctx, "SELECT COUNT(*) FROM items").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			events := make(chan string, 3)
+			go func() {
+				time.Sleep(400 * time.Millisecond) // the ALTER waits for the long transaction by now
+				var n int
+				err := service.QueryRowContext(ctx, "SELECT COUNT(*) FROM items").Scan(&n)
+				events <- fmt.Sprintf("reader done (%v)", err)
+			}()
+			go func() {
+				time.Sleep(1500 * time.Millisecond)
+				events <- "long transaction ends"
+				long.Commit()
+			}()
+			if _, err := m.Expand(ctx, ratchet.Latest, ratchet.DDLLockTimeout(200*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			if first := <-events; first != "reader done (<nil>)" {
+				t.Errorf("first event %q; want the reader served before the long transaction ends", first)
+			}
+			<-events
+			mu.Lock()
+			defer mu.Unlock()
+			if len(warnings) == 0 || !strings.Contains(warnings[0], "trying again") {
+				t.Errorf("warnings %q; want the statement that gave up waiting tried again", warnings)
+			}
+			var c sql.NullInt64
+			if err := tdb.DB.QueryRow("SELECT c FROM items").Scan(&c); err != nil {
+				t.Fatalf("the expand part did not run: %v", err)
+			}
+		})
+	}
 }

@@ -35,6 +35,10 @@ type session struct {
 	next       *Step
 	handedOver int
 	limits     *runLimits // the bounds of the run's data migrations
+	// ddlLocal starts each transaction of an online phase (a bound on lock waits), and
+	// ddlCodes are the error codes of a statement that gave up waiting (see bindDDLWait).
+	ddlLocal string
+	ddlCodes []string
 }
 
 // open returns a session on a connection of the Migrator's pool. It sets the busy timeout
@@ -114,6 +118,9 @@ func (s *session) beginStatements() []string {
 	if s.hasSetting {
 		stmts = append(stmts, s.m.dialect.ResetSetting(s.setting))
 	}
+	if s.ddlLocal != "" {
+		stmts = append(stmts, s.ddlLocal)
+	}
 	return stmts
 }
 
@@ -178,8 +185,8 @@ func (s *session) goTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			panic(p)
 		}
 	}()
-	if s.hasSetting {
-		if _, err := tx.ExecContext(ctx, s.m.dialect.ResetSetting(s.setting)); err != nil {
+	for _, q := range s.beginStatements()[1:] {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("starting a transaction: %w", err)
 		}

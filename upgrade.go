@@ -208,6 +208,12 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 			apply = s.applyStep
 		}
 		applied, err := apply(ctx, step)
+		// A transactional part rolled back whole when a statement gave up waiting for a
+		// table lock: it is tried again.
+		for k := 2; err != nil && k <= ddlAttempts && apply != nil && !step.Journalled && !step.Recovering &&
+			s.lockWaitGaveUp(err) && s.waitToRetry(ctx, step, k, err); k++ {
+			applied, err = apply(ctx, step)
+		}
 		if applied != nil {
 			res.Applied = append(res.Applied, *applied)
 		}
@@ -262,6 +268,13 @@ func (s *session) unstamp(ctx context.Context, before state) error {
 	st, err := s.readState(ctx)
 	if err != nil {
 		return err
+	}
+	if w := st.window; w != nil && w.Expanded == w.From && w.Migrated == w.From && st.version == w.From {
+		// A window the run opened and expanded nothing of goes with the stamp.
+		if err := s.table.DeleteWindow(ctx, s.conn); err != nil {
+			return err
+		}
+		st.window = nil
 	}
 	if st.journal != nil || st.window != nil || !st.controlled || st.version != 0 {
 		return nil

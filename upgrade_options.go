@@ -3,6 +3,7 @@ package ratchet
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // UpgradeOption changes how one [Migrator.Upgrade] (or [Migrator.Plan]) runs.
@@ -15,6 +16,7 @@ type upgradeConfig struct {
 	atomic          bool
 	beforeApply     func(context.Context, *Plan, *sql.Conn) error
 	data            dataLimits
+	ddlWait         *time.Duration
 }
 
 // recovery says what to do with a version that failed part way (see [Resume] and [Retry]).
@@ -98,4 +100,13 @@ func Atomic() UpgradeOption {
 // upgrade with nothing written.
 func BeforeApply(fn func(ctx context.Context, plan *Plan, conn *sql.Conn) error) UpgradeOption {
 	return upgradeOptionFunc(func(c *upgradeConfig) { c.beforeApply = fn })
+}
+
+// DDLLockTimeout bounds how long a statement of an expand or contract part waits for a table
+// lock that the running service holds (default 5s; 0 waits as long as the database lets it):
+// a schema change queued behind a long transaction makes every query on its table queue
+// behind it. A statement that gave up waiting did not run; it is tried again, up to five
+// times with a growing pause, before the part fails.
+func DDLLockTimeout(d time.Duration) UpgradeOption {
+	return upgradeOptionFunc(func(c *upgradeConfig) { c.ddlWait = &d })
 }

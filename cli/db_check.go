@@ -42,6 +42,9 @@ phase is next: run db contract.`,
 			doc["exit_code"], doc["exit"], doc["status"] = code, code, status
 			doc["expanded"], doc["migrated"], doc["target"] = next.State.Expanded, next.State.Migrated, next.State.Target
 			doc["pending_data"] = next.Pending
+			if len(next.MissingTriggers) > 0 {
+				doc["missing_triggers"] = next.MissingTriggers
+			}
 			if err := g.print(s.settings, doc, text); err != nil {
 				return err
 			}
@@ -69,6 +72,9 @@ func checkResult(g *globals, st *ratchet.Status, next *ratchet.Next) (int, strin
 		return ExitFailed, "ahead", fmt.Sprintf("database is at version %d, ahead of the repository's latest version %d (an older release of the repository?)", st.Version, st.Latest)
 	case next.Broken != "":
 		return ExitFailed, "broken", next.Broken
+	case len(next.MissingTriggers) > 0:
+		return ExitFailed, "trigger_missing", fmt.Sprintf("the rolling upgrade to version %d relies on triggers that are missing or disabled, so the old and the new release no longer see the same data: %s; create them again as the expand script does",
+			next.State.Target, strings.Join(next.MissingTriggers, ", "))
 	}
 	name := g.app.name
 	switch next.Step {

@@ -18,6 +18,7 @@ import (
 // phaseFlags are the flags of db expand and db contract.
 type phaseFlags struct {
 	syncFlags
+	ddlWait time.Duration
 }
 
 func (f *phaseFlags) register(cmd *cobra.Command, backup bool) {
@@ -25,6 +26,7 @@ func (f *phaseFlags) register(cmd *cobra.Command, backup bool) {
 	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a part that stopped part way again from its first statement")
 	cmd.Flags().StringVar(&f.inFlight, "in-flight", "", "with --resume, whether the statement that was running when the part was interrupted took effect: completed or not-completed")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
+	cmd.Flags().DurationVar(&f.ddlWait, "ddl-lock-timeout", 5*time.Second, "how long a statement waits for a table lock the running service holds before it gives up, to be tried again (5 attempts); 0 waits as long as the database lets it (PostgreSQL, MySQL/MariaDB)")
 	if backup {
 		cmd.Flags().StringVar(&f.backupDir, "backup-dir", "", "when there is anything to expand, first write a verified backup to DIR: the last moment only the old release wrote (default: [ratchet] backup_dir from the config file)")
 	}
@@ -50,6 +52,10 @@ Next: db migrate, then (once every node runs the new release) db contract.`,
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.version = argOr(args, 0, "")
+			if f.ddlWait < 0 {
+				return usageErrorf("--ddl-lock-timeout cannot be negative")
+			}
+			f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
 			return runPhase(cmd, g, "expand", f.syncFlags)
 		},
 	}
@@ -111,6 +117,10 @@ Refused (exit 1) before db expand, or while a data migration is incomplete.`,
 		Example: "  ratchet db contract",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.ddlWait < 0 {
+				return usageErrorf("--ddl-lock-timeout cannot be negative")
+			}
+			f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
 			return runPhase(cmd, g, "contract", f.syncFlags)
 		},
 	}

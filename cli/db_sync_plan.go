@@ -88,6 +88,10 @@ func (d *dryRun) text(w io.Writer) {
 		switch {
 		case st.Script == nil:
 			how = "nothing to run"
+		case st.Batched() && st.Script.Kind == repository.Go:
+			how = "Go data migration, in batches"
+		case st.Batched():
+			how += ", repeated until it changes no row"
 		case st.Script.Kind == repository.Go:
 			how = "Go migration"
 		case st.ResumeAt > 0:
@@ -137,6 +141,9 @@ func (d *dryRun) sql(w io.Writer) {
 		if st.Script.Kind == repository.Go {
 			fmt.Fprintln(w, "-- a Go migration: its SQL is known only when it runs")
 			continue
+		}
+		if st.Batched() {
+			fmt.Fprintln(w, "-- ratchet:repeat: the statement runs again, one transaction each, until it changes no row")
 		}
 		for i, s := range st.Statements[st.ResumeAt:] {
 			if skippedOnline(st, st.ResumeAt+i) {

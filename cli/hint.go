@@ -43,7 +43,7 @@ func hint(err error) string {
 		errors.As(err, &oe)
 		return fmt.Sprintf(": stop the service and run `db sync %d` in a maintenance window, then expand again", oe.To)
 	case errors.As(err, &we) && we.Next != "":
-		return "; next: `db " + we.Next + "`"
+		return "; run `db " + we.Next + "` first"
 	}
 	return ""
 }

@@ -58,6 +58,8 @@ type spec struct {
 	hexText       string
 	currentSchema string
 	listTables    string
+	listTriggers  string
+	ddlWait       *DDLWaitSQL
 	historyDDL    string
 	// readSetting reads a session setting that scripts may change and that each version
 	// starts from afresh; resetSetting (%s: the value) sets it for the current transaction.
@@ -303,6 +305,10 @@ const DefaultSchema = "main"
 // parameter, sorted.
 func (d Dialect) ListTables() string { return d.spec().listTables }
 
+// ListTriggers returns the query listing the enabled triggers of the schema given as its only
+// parameter (a disabled trigger keeps nothing in step).
+func (d Dialect) ListTriggers() string { return d.spec().listTriggers }
+
 // CreateHistoryTable returns the DDL of ratchet's history table, named table.
 func (d Dialect) CreateHistoryTable(table string) string {
 	return strings.Replace(d.spec().historyDDL, "%s", table, 1)
@@ -323,6 +329,32 @@ func (d Dialect) ResetSetting(value string) string {
 type TimeoutSQL struct {
 	Read string // returns one integer
 	Set  string // %d is the timeout in milliseconds
+}
+
+// DDLWaitSQL bounds how long a rolling phase's statement waits for a table lock that the
+// running service holds: a schema change queued behind a long transaction would otherwise
+// make every query on the table queue behind it.
+type DDLWaitSQL struct {
+	// Local is a statement run first in each transaction of the phase (%d: milliseconds),
+	// which the transaction's end undoes; "" where the setting is the session's.
+	Local string
+	// Read returns the session's value; Set sets it (%d: Seconds ? seconds : milliseconds)
+	// and Restore puts the value read back (%s); "" where Local is used.
+	Read, Set, Restore string
+	Seconds            bool
+	// Codes are the error codes of a statement that gave up waiting for its lock: it did
+	// not run, so it may be sent again.
+	Codes []string
+}
+
+// DDLWait returns how a rolling phase bounds its statements' wait for a table lock, or nil.
+func (d Dialect) DDLWait() *DDLWaitSQL {
+	if w := d.spec().ddlWait; w != nil {
+		c := *w
+		c.Codes = slices.Clone(w.Codes)
+		return &c
+	}
+	return nil
 }
 
 // LockTimeout returns how the lock timeout is applied to a connection, or nil where the

@@ -47,6 +47,7 @@ var mysqlSpec = spec{
 	listTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = ? AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
+	listTriggers: "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = ?",
 	historyDDL: `CREATE TABLE IF NOT EXISTS %s (
 	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 	repository_id VARCHAR(250) NOT NULL,
@@ -67,6 +68,10 @@ ORDER BY table_name`,
 	existsCodes: []string{"1007"}, // ER_DB_CREATE_EXISTS
 	// GET_LOCK names are server-wide: the name includes the database, so that databases of
 	// one server do not wait for each other (names are limited to 64 characters).
+	// The metadata-lock wait of DDL, in whole seconds; ER_LOCK_WAIT_TIMEOUT: the statement did
+	// not run.
+	ddlWait: &DDLWaitSQL{Read: "SELECT @@SESSION.lock_wait_timeout", Set: "SET SESSION lock_wait_timeout = %d",
+		Restore: "SET SESSION lock_wait_timeout = %s", Seconds: true, Codes: []string{"1205"}},
 	lock: &LockSQL{
 		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0)",
 		Unlock:  "SELECT RELEASE_LOCK(" + mysqlLockName + ")",

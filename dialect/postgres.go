@@ -25,6 +25,9 @@ var postgresSpec = spec{
 	listTables: `SELECT table_name FROM information_schema.tables
 WHERE table_schema = $1 AND table_type = 'BASE TABLE'
 ORDER BY table_name`,
+	listTriggers: `SELECT t.tgname FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND n.nspname = $1`,
 	// A script may set search_path (every pg_dump file empties it); each version starts
 	// from the one the run started with.
 	readSetting:  "SELECT current_setting('search_path')",
@@ -46,6 +49,9 @@ ORDER BY table_name`,
 	unknownDB:   "3D000", // invalid_catalog_name
 	// duplicate_database; unique_violation on pg_database when two sessions create it at once
 	existsCodes: []string{"42P04", "23505"},
+	// In each transaction only: a no-transaction statement (CREATE INDEX CONCURRENTLY) that
+	// gave up waiting could leave an invalid index behind, so it waits as long as it needs.
+	ddlWait: &DDLWaitSQL{Local: "SET LOCAL lock_timeout = %d", Codes: []string{"55P03"}}, // lock_not_available
 	lock: &LockSQL{
 		TryLock:    "SELECT pg_try_advisory_lock($1)",
 		Unlock:     "SELECT pg_advisory_unlock($1)",

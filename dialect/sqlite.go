@@ -19,7 +19,8 @@ var sqliteSpec = spec{
 	listTables: `SELECT name FROM sqlite_schema
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND ? = 'main'
 ORDER BY name`,
-	lockTimeout: &TimeoutSQL{Read: "PRAGMA busy_timeout", Set: "PRAGMA busy_timeout = %d"},
+	listTriggers: "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND ? = 'main'",
+	lockTimeout:  &TimeoutSQL{Read: "PRAGMA busy_timeout", Set: "PRAGMA busy_timeout = %d"},
 	hold: &HoldSQL{
 		ReadJournal:  "PRAGMA journal_mode",
 		SetJournal:   "PRAGMA journal_mode = %s",

@@ -179,6 +179,9 @@ func lintVersion(n int, v *version) []Finding {
 		}
 		out = append(out, f)
 	}
+	if rolling {
+		out = append(out, lintRolling(n, v)...)
+	}
 	if m := v.goMigs[OpUpgrade]; m != nil && len(viaGo) == 0 && !rolling {
 		out = append(out, Finding{goPathPrefix + m.Name, SeverityWarning, fmt.Sprintf(
 			"never run: SQL upgrade scripts of version %d take precedence for every dialect", n)})

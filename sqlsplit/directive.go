@@ -88,9 +88,12 @@ func Find(ds []Directive, name string) (Directive, bool) {
 
 // Online reports, for each of stmts (split from script), whether it lies between a
 // "-- ratchet:online begin" line and the next "-- ratchet:online end" line: statements that
-// only a rolling upgrade runs, skipped offline. Markers that do not pair up, or that fall
-// inside a statement, are a *SyntaxError.
+// only a rolling upgrade runs, skipped offline. It returns nil for a script without online
+// blocks. Markers that do not pair up, or that fall inside a statement, are a *SyntaxError.
 func Online(script string, ds []Directive, stmts []Statement) ([]bool, error) {
+	if _, ok := Find(ds, directiveOnline); !ok {
+		return nil, nil // nothing to mark: most scripts, which cost nothing here
+	}
 	script = strings.TrimPrefix(script, byteOrderMark)
 	online := make([]bool, len(stmts))
 	lineStart := lineOffsets(script)

@@ -24,6 +24,7 @@ const rollingDDL = `CREATE TABLE IF NOT EXISTS %s (
 	cursor_version INTEGER,
 	cursor_value TEXT,
 	rows_migrated BIGINT NOT NULL DEFAULT 0,
+	online INTEGER NOT NULL DEFAULT 1,
 	started_at VARCHAR(40) NOT NULL,
 	updated_at VARCHAR(40) NOT NULL,
 	PRIMARY KEY (repository_id)
@@ -39,8 +40,11 @@ type Window struct {
 	CursorVersion int
 	Cursor        string
 	Rows          int64
-	StartedAt     string
-	UpdatedAt     string
+	// Online is true while every expand part so far ran with its online blocks: the
+	// window's triggers must then exist.
+	Online    bool
+	StartedAt string
+	UpdatedAt string
 }
 
 // Counter names one of the positions a step moves.
@@ -72,6 +76,7 @@ type Move struct {
 	Counter  Counter
 	From, To int
 	Close    bool
+	Offline  bool // an expand part run offline: its online blocks did not run
 }
 
 // VersionMove moves the version table's version from from to to.
@@ -91,19 +96,20 @@ func (t *Table) CreateRolling(ctx context.Context, q Querier) error {
 
 // ReadWindow returns the repository's open window, or nil. The table must exist.
 func (t *Table) ReadWindow(ctx context.Context, q Querier) (*Window, error) {
-	query := "SELECT from_version, target, expanded, migrated, cursor_version, cursor_value, rows_migrated, started_at, updated_at FROM " +
+	query := "SELECT from_version, target, expanded, migrated, cursor_version, cursor_value, rows_migrated, online, started_at, updated_at FROM " +
 		t.ident(RollingTable) + " WHERE repository_id = " + t.d.Param(1)
 	var w Window
 	var cv sql.NullInt64
 	var cursor sql.NullString
-	err := q.QueryRowContext(ctx, query, t.repoID).Scan(&w.From, &w.Target, &w.Expanded, &w.Migrated, &cv, &cursor, &w.Rows, &w.StartedAt, &w.UpdatedAt)
+	var online int
+	err := q.QueryRowContext(ctx, query, t.repoID).Scan(&w.From, &w.Target, &w.Expanded, &w.Migrated, &cv, &cursor, &w.Rows, &online, &w.StartedAt, &w.UpdatedAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", RollingTable, err)
 	}
-	w.CursorVersion, w.Cursor = int(cv.Int64), cursor.String
+	w.CursorVersion, w.Cursor, w.Online = int(cv.Int64), cursor.String, online != 0
 	return &w, nil
 }
 
@@ -123,6 +129,16 @@ func (t *Table) OpenWindow(ctx context.Context, q Querier, from, target int) err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("opening the window to version %d: %w", target, ErrConcurrentUpdate)
+	}
+	return nil
+}
+
+// DeleteWindow removes the repository's window: a run that opened it and did nothing of it
+// takes it back.
+func (t *Table) DeleteWindow(ctx context.Context, q Querier) error {
+	b := t.builder(false)
+	if _, err := q.ExecContext(ctx, "DELETE FROM "+t.ident(RollingTable)+" WHERE repository_id = "+b.p(t.repoID), b.args...); err != nil {
+		return fmt.Errorf("removing the window from %s: %w", RollingTable, err)
 	}
 	return nil
 }
@@ -170,28 +186,39 @@ func (t *Table) Position(ctx context.Context, q Querier, c Counter) (int, error)
 // advanceStatements returns the statements that make move mv, the conditional update last so
 // that its rows affected are what [Table.CheckAdvanced] checks.
 func (t *Table) advanceStatements(mv Move) []Statement {
-	var out []Statement
-	if mv.Close {
-		b := t.builder(false)
-		out = append(out, b.statement("DELETE FROM "+t.ident(RollingTable)+" WHERE repository_id = "+b.p(t.repoID)+" AND target = "+b.p(mv.To)))
+	if !mv.Close {
+		return []Statement{t.advanceStatement(mv)}
 	}
-	b := t.builder(false)
-	var query string
+	return []Statement{t.closeStatement(mv), t.advanceStatement(mv)}
+}
+
+// closeStatement removes the window that move mv, the last contract, completes.
+func (t *Table) closeStatement(mv Move) Statement {
+	return Statement{"DELETE FROM " + t.ident(RollingTable) + " WHERE repository_id = " + t.d.Param(1) + " AND target = " + t.d.Param(2),
+		[]any{t.repoID, mv.To}}
+}
+
+// advanceStatement is the conditional update of move mv: it runs once per version, so it is
+// written without a builder.
+func (t *Table) advanceStatement(mv Move) Statement {
+	p := t.d.Param
 	switch mv.Counter {
-	case Applied:
-		// COALESCE: the legacy schema allows a NULL version, which reads as 0.
-		query = "UPDATE " + t.ident(t.name) + " SET version = " + b.p(mv.To) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND COALESCE(version, 0) = " + b.p(mv.From)
 	case Expanded:
-		query = "UPDATE " + t.ident(RollingTable) + " SET expanded = " + b.p(mv.To) + ", updated_at = " + b.p(now()) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND expanded = " + b.p(mv.From)
+		online := ""
+		if mv.Offline {
+			online = ", online = 0"
+		}
+		return Statement{"UPDATE " + t.ident(RollingTable) + " SET expanded = " + p(1) + online + ", updated_at = " + p(2) +
+			" WHERE repository_id = " + p(3) + " AND expanded = " + p(4), []any{mv.To, now(), t.repoID, mv.From}}
 	case Migrated:
 		// The data migration's cursor belonged to this version: the next starts afresh.
-		query = "UPDATE " + t.ident(RollingTable) + " SET migrated = " + b.p(mv.To) +
-			", cursor_version = NULL, cursor_value = NULL, rows_migrated = 0, updated_at = " + b.p(now()) +
-			" WHERE repository_id = " + b.p(t.repoID) + " AND migrated = " + b.p(mv.From)
+		return Statement{"UPDATE " + t.ident(RollingTable) + " SET migrated = " + p(1) +
+			", cursor_version = NULL, cursor_value = NULL, rows_migrated = 0, updated_at = " + p(2) +
+			" WHERE repository_id = " + p(3) + " AND migrated = " + p(4), []any{mv.To, now(), t.repoID, mv.From}}
 	}
-	return append(out, b.statement(query))
+	// COALESCE: the legacy schema allows a NULL version, which reads as 0.
+	return Statement{"UPDATE " + t.ident(t.name) + " SET version = " + p(1) +
+		" WHERE repository_id = " + p(2) + " AND COALESCE(version, 0) = " + p(3), []any{mv.To, t.repoID, mv.From}}
 }
 
 // positionSource returns the table and column a journal claim checks for counter c.

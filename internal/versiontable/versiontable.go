@@ -91,6 +91,15 @@ func (t *Table) ListTables(ctx context.Context, q Querier) ([]string, error) {
 	return names, nil
 }
 
+// ListTriggers returns the enabled triggers of the database (the connection's schema).
+func (t *Table) ListTriggers(ctx context.Context, q Querier) ([]string, error) {
+	names, err := sqlrows.Strings(ctx, q, t.d.ListTriggers(), t.schema)
+	if err != nil {
+		return nil, fmt.Errorf("listing triggers: %w", err)
+	}
+	return names, nil
+}
+
 // Version returns the repository's recorded version. ok is false when the table has no row
 // for the repository. The table must exist. A NULL version (allowed by the legacy schema) reads
 // as 0.
@@ -156,12 +165,16 @@ func (t *Table) Stamp(ctx context.Context, q Querier, repoPath string, version i
 // Advance makes move mv: the counter's update is conditional on its old value and must touch
 // exactly one row; otherwise it returns [ErrConcurrentUpdate] and the caller must roll back.
 func (t *Table) Advance(ctx context.Context, q Querier, mv Move) error {
-	var res sql.Result
-	for _, st := range t.advanceStatements(mv) {
-		var err error
-		if res, err = q.ExecContext(ctx, st.Query, st.Args...); err != nil {
-			return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
+	if mv.Close {
+		st := t.closeStatement(mv)
+		if _, err := q.ExecContext(ctx, st.Query, st.Args...); err != nil {
+			return fmt.Errorf("closing the window to version %d: %w", mv.To, err)
 		}
+	}
+	st := t.advanceStatement(mv)
+	res, err := q.ExecContext(ctx, st.Query, st.Args...)
+	if err != nil {
+		return fmt.Errorf("updating the %s from %d to %d: %w", mv.Counter, mv.From, mv.To, err)
 	}
 	return t.CheckAdvanced(res, mv)
 }
