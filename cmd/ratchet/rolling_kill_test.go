@@ -27,18 +27,14 @@ var rollingPhases = []string{"expand", "migrate", "contract"}
 
 // TestRollingKill kills `db expand`, `db migrate` and `db contract` with SIGKILL at random
 // moments, rollingKillsPerPhase times each per dialect, on databases of the rolling
-// repository at version 1, on SQLite and PostgreSQL (MySQL/MariaDB: TestRollingKillMySQL). After each kill the same command is run again, killed in turn
+// repository at version 1. After each kill the same command is run again, killed in turn
 // or to the end; where it refuses because a MySQL phase stopped part way, the choice its
 // message gives is made as an operator makes it, from the schema. Every database must end
 // as the offline `db sync` leaves one: the same schema, no trigger, every account migrated
 // exactly once.
 func TestRollingKill(t *testing.T) {
-	testRollingKill(t, "sqlite", "postgresql")
-}
-
-func testRollingKill(t *testing.T, dialects ...string) {
 	repo := rollingRepo(t)
-	for _, name := range dialects {
+	for _, name := range testdb.Dialects {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			k := newRollingKill(t, name, repo)

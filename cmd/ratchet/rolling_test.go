@@ -243,6 +243,36 @@ func TestRollingCheckMoments(t *testing.T) {
 	}
 }
 
+// rollingDropOne drops, on each dialect, one of the triggers version 2's expand creates.
+var rollingDropOne = map[string]string{
+	"sqlite":     "DROP TRIGGER ratchet_v002_accounts_name",
+	"postgresql": "DROP TRIGGER ratchet_v002_accounts_sync ON accounts",
+	"mysql":      "DROP TRIGGER ratchet_v002_accounts_bu",
+}
+
+// TestRollingCheckMissingTrigger drops one of the open window's triggers: the two releases'
+// columns would silently drift apart, so `db check` must exit 1 naming it (ROLLING.md §2.4,
+// §2.6).
+func TestRollingCheckMissingTrigger(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+			r.want(0, "db", "sync", "1")
+			r.want(0, "db", "expand")
+			if _, err := r.tdb.DB.Exec(rollingDropOne[name]); err != nil {
+				t.Fatal(err)
+			}
+			res := r.want(1, "db", "check")
+			trigger := strings.Fields(rollingDropOne[name])[2]
+			if !strings.Contains(res.stdout+res.stderr, trigger) {
+				t.Errorf("%s\nwant the missing trigger %s named", res, trigger)
+			}
+		})
+	}
+}
+
 // TestRollingOfflineMatchesOnline applies the rolling repository three ways on each
 // database: offline with `db sync`, online with `db expand`, `db migrate` and `db contract`,
 // and with `db sync` finishing an upgrade that `db expand` opened. All three must end with
