@@ -329,15 +329,7 @@ func snapshot(t *testing.T, dialectName string, tdb *testdb.DB) string {
 		"SELECT repository_id, repository_path, version FROM migrate_version ORDER BY 1",
 		"SELECT repository_id, version, script, checksum, statements FROM ratchet_history ORDER BY 1, 2",
 		"SELECT id, name FROM t1 ORDER BY 1")
-	for _, q := range catalog {
-		out, err := queryText(tdb.DB, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		b.WriteString(out)
-		b.WriteString("--\n")
-	}
-	return b.String()
+	return queriesText(t, tdb.DB, catalog)
 }
 
 // sqliteURL returns an SQLite URL for a path.

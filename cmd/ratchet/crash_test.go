@@ -156,9 +156,14 @@ type crashTest struct {
 	unsaid []string
 }
 
-// newCrashTest starts a kill sequence of want kills on a fresh database. Its random delays
-// come from RATCHET_CRASH_SEED when set, so that a failing sequence can be replayed.
+// newCrashTest starts a kill sequence of want kills on a fresh database.
 func newCrashTest(t *testing.T, name, repo string, want int) *crashTest {
+	return &crashTest{t: t, name: name, repo: repo, want: want, tdb: testdb.New(t, name), rng: crashRand(t, name), databases: 1}
+}
+
+// crashRand returns the source of a kill sequence's random delays: seeded from
+// RATCHET_CRASH_SEED when set, so that a failing sequence can be replayed, and logged.
+func crashRand(t *testing.T, name string) *rand.Rand {
 	seed := rand.Uint64()
 	if s := os.Getenv("RATCHET_CRASH_SEED"); s != "" {
 		var err error
@@ -167,7 +172,7 @@ func newCrashTest(t *testing.T, name, repo string, want int) *crashTest {
 		}
 	}
 	t.Logf("RATCHET_CRASH_SEED=%d (%s)", seed, name)
-	return &crashTest{t: t, name: name, repo: repo, want: want, tdb: testdb.New(t, name), rng: rand.New(rand.NewPCG(seed, 0)), databases: 1}
+	return rand.New(rand.NewPCG(seed, 0))
 }
 
 // args returns ratchet's command line for the current database.

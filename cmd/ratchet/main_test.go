@@ -144,6 +144,22 @@ func cmdSQLiteExec(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 }
 
+// queriesText runs queries and returns their rows as text, each query's followed by a "--"
+// line.
+func queriesText(t *testing.T, db *sql.DB, queries []string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range queries {
+		out, err := queryText(db, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		b.WriteString(out)
+		b.WriteString("--\n")
+	}
+	return b.String()
+}
+
 // queryText runs query and formats the rows as text.
 func queryText(db *sql.DB, query string) (string, error) {
 	rows, err := db.Query(query)

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
 // rollingKillsPerPhase is how many runs of each of db expand, db migrate and db contract
@@ -33,45 +31,41 @@ var rollingPhases = []string{"expand", "migrate", "contract"}
 // as the offline `db sync` leaves one: the same schema, no trigger, every account migrated
 // exactly once.
 func TestRollingKill(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			k := newRollingKill(t, name, repo)
-			offline := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			offline.want(0, "db", "sync")
-			wantSchema, wantRows := rollingCatalog(t, offline.tdb), rollingRows(t, offline.tdb)
-			for k.short() {
-				if k.databases == 30 {
-					t.Fatalf("after %d databases only %v runs were killed while running; want %d of each", k.databases, k.kills, rollingKillsPerPhase)
-				}
-				k.databases++
-				r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-				r.want(0, "db", "sync", "1")
-				for _, phase := range rollingPhases {
-					k.phase(r, phase)
-				}
-				r.want(0, "db", "check")
-				if d := cmp.Diff(wantSchema, rollingCatalog(t, r.tdb)); d != "" {
-					t.Fatalf("database %d: the schema differs from the offline db sync's (-offline +killed):\n%s", k.databases, d)
-				}
-				if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
-					t.Fatalf("database %d: %d of %d accounts were not migrated exactly once", k.databases, n, rollingSeeded)
-				}
-				if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1"); n != 0 {
-					t.Fatalf("database %d: %d of %d notes were not migrated exactly once", k.databases, n, rollingNotes)
-				}
-				if rollingRows(t, r.tdb) != wantRows {
-					t.Fatalf("database %d: the accounts differ from the offline db sync's", k.databases)
-				}
+	rollingEach(t, func(t *testing.T, offline rollingDB) {
+		k := newRollingKill(offline.another())
+		offline.want(0, "db", "sync")
+		wantSchema, wantRows := rollingCatalog(t, offline.tdb), rollingRows(t, offline.tdb)
+		for k.short() {
+			if k.databases == 30 {
+				t.Fatalf("after %d databases only %v runs were killed while running; want %d of each", k.databases, k.kills, rollingKillsPerPhase)
 			}
-			t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts, %d of the contract runs between the two versions; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
-				k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, k.between, len(k.followed), k.followed, k.startup, k.took)
-			if k.partial == 0 {
-				t.Errorf("none of the %d kills of db migrate landed part way through the accounts", k.kills["migrate"])
+			k.databases++
+			r := offline.another()
+			r.want(0, "db", "sync", "1")
+			for _, phase := range rollingPhases {
+				k.phase(r, phase)
 			}
-		})
-	}
+			r.want(0, "db", "check")
+			if d := cmp.Diff(wantSchema, rollingCatalog(t, r.tdb)); d != "" {
+				t.Fatalf("database %d: the schema differs from the offline db sync's (-offline +killed):\n%s", k.databases, d)
+			}
+			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
+				t.Fatalf("database %d: %d of %d accounts were not migrated exactly once", k.databases, n, rollingSeeded)
+			}
+			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1"); n != 0 {
+				t.Fatalf("database %d: %d of %d notes were not migrated exactly once", k.databases, n, rollingNotes)
+			}
+			if rollingRows(t, r.tdb) != wantRows {
+				t.Fatalf("database %d: the rows differ from the offline db sync's", k.databases)
+			}
+			r.tdb.DB.Close() // the shared server's connections are few; the database is dropped at the end
+		}
+		t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts, %d of the contract runs between the two versions; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
+			k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, k.between, len(k.followed), k.followed, k.startup, k.took)
+		if k.partial == 0 {
+			t.Errorf("none of the %d kills of db migrate landed part way through the accounts", k.kills["migrate"])
+		}
+	})
 }
 
 // rollingKill is one dialect's kill sequence.
@@ -88,21 +82,12 @@ type rollingKill struct {
 	followed  []string // the choices made after refusals
 }
 
-// newRollingKill starts a kill sequence; its random delays come from RATCHET_CRASH_SEED
-// when set, so that a failing sequence can be replayed.
-func newRollingKill(t *testing.T, name, repo string) *rollingKill {
-	seed := rand.Uint64()
-	if s := os.Getenv("RATCHET_CRASH_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("RATCHET_CRASH_SEED=%q: %v", s, err)
-		}
-	}
-	t.Logf("RATCHET_CRASH_SEED=%d (%s)", seed, name)
-	k := &rollingKill{t: t, name: name, rng: rand.New(rand.NewPCG(seed, 0)), kills: map[string]int{}, took: map[string]time.Duration{}}
-	// How long a command takes to start on the database (the fastest of three `db version`
-	// runs), and how long each phase takes, start-up included, on a database of its own.
-	r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
+// newRollingKill starts a kill sequence, measuring on r, a database of its own, how long a
+// command takes to start (the fastest of three `db version` runs) and how long each phase
+// takes, start-up included.
+func newRollingKill(r rollingDB) *rollingKill {
+	t, name := r.t, r.tdb.Dialect.Name()
+	k := &rollingKill{t: t, name: name, rng: crashRand(t, name), kills: map[string]int{}, took: map[string]time.Duration{}}
 	k.startup = time.Hour
 	for range 3 {
 		start := time.Now()

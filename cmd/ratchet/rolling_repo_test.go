@@ -3,8 +3,6 @@ package main
 import (
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -179,20 +177,7 @@ CREATE TABLE notes (
 // rollingRepo writes the rolling repository into a new directory.
 func rollingRepo(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "versions"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfg := "[db_settings]\nrepository_id=rolling_test\nversion_table=migrate_version\n"
-	if err := os.WriteFile(filepath.Join(dir, "migrate.cfg"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for name, text := range rollingScripts {
-		if err := os.WriteFile(filepath.Join(dir, "versions", name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeRepo(t, rollingScripts)
 }
 
 // rollingInFlight reports whether statement k (from 1) of version v's phase on MySQL had
@@ -304,16 +289,7 @@ func rollingCatalog(t *testing.T, tdb *testdb.DB) string {
 			`SELECT 'routine', routine_name FROM information_schema.routines WHERE routine_schema = DATABASE() ORDER BY 2`,
 		}
 	}
-	var b strings.Builder
-	for _, q := range queries {
-		out, err := queryText(tdb.DB, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		b.WriteString(out)
-		b.WriteString("--\n")
-	}
-	return b.String()
+	return queriesText(t, tdb.DB, queries)
 }
 
 // rollingTriggers counts the triggers (and PostgreSQL functions) the rolling version

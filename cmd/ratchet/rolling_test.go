@@ -34,6 +34,23 @@ func (r rollingDB) args(args ...string) []string {
 	return append([]string{"--repository", r.repo, "--database", r.tdb.URL}, args...)
 }
 
+// rollingEach runs test on a fresh database of each dialect, in parallel, with the rolling
+// repository.
+func rollingEach(t *testing.T, test func(t *testing.T, r rollingDB)) {
+	repo := rollingRepo(t)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)})
+		})
+	}
+}
+
+// another returns a fresh database of r's dialect with r's repository.
+func (r rollingDB) another() rollingDB {
+	return rollingDB{t: r.t, repo: r.repo, tdb: testdb.New(r.t, r.tdb.Dialect.Name())}
+}
+
 // want runs ratchet and requires the exit code.
 func (r rollingDB) want(code int, args ...string) cmdResult {
 	r.t.Helper()
@@ -116,131 +133,121 @@ func (r rollingDB) unmapped() int {
 // insert is lost, every account's name and display_name agree before contract, display_name
 // is filled everywhere after it, and no account was migrated twice.
 func TestRollingWriters(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			r.want(0, "db", "sync", "1")
-			r.want(3, "db", "check")
-			r.want(1, "db", "migrate")  // before expand
-			r.want(1, "db", "contract") // before expand
-			r.state(1, 1, 1, -1)
+	rollingEach(t, func(t *testing.T, r rollingDB) {
+		r.want(0, "db", "sync", "1")
+		r.want(3, "db", "check")
+		r.want(1, "db", "migrate")  // before expand
+		r.want(1, "db", "contract") // before expand
+		r.state(1, 1, 1, -1)
 
-			old := startWriter(t, r.tdb, "old", 100000)
-			time.Sleep(200 * time.Millisecond)
-			r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 3 \(version 1\); next: ratchet db migrate$`)
-			r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\b`)
+		old := startWriter(t, r.tdb, "old", 100000)
+		time.Sleep(200 * time.Millisecond)
+		r.stdout(r.want(0, "db", "expand"), `(?m)^Expanded database to 3 \(version 1\); next: ratchet db migrate$`)
+		r.stdout(r.want(0, "db", "expand"), `(?m)^Database expansion is up to date\b`)
+		r.want(4, "db", "check")
+		r.state(1, 3, 1, 3)
+		if n := rollingTriggers(t, r.tdb); n == 0 {
+			t.Fatal("db expand created no trigger")
+		}
+		next := startWriter(t, r.tdb, "new", 200000)
+		time.Sleep(200 * time.Millisecond)
+		r.want(1, "db", "contract") // the data migration has not run
+
+		r.want(4, "db", "migrate", "--max-rows", "100", "--batch-delay", "2ms")
+		if migrated, most := r.counters(); migrated == 0 || migrated > 150 || most != 1 {
+			t.Fatalf("after db migrate --max-rows 100: %d accounts migrated, at most %d times each; want 1 to 150, once each", migrated, most)
+		}
+		r.want(4, "db", "check")
+		r.want(1, "db", "contract") // the data migration is not done
+		stops := 0
+		for {
+			res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
+			if res.code == 0 {
+				r.stdout(res, `(?m)^Migrated \d+ rows \((v2 \d+, )?v3 \d+\)`)
+				break
+			}
+			if res.code != 4 || stops == 10 {
+				t.Fatalf("%s\nwant exit 4 (more to migrate) or 0, and 0 within 10 runs of 1000 rows", res)
+			}
+			stops++
 			r.want(4, "db", "check")
-			r.state(1, 3, 1, 3)
-			if n := rollingTriggers(t, r.tdb); n == 0 {
-				t.Fatal("db expand created no trigger")
-			}
-			next := startWriter(t, r.tdb, "new", 200000)
-			time.Sleep(200 * time.Millisecond)
-			r.want(1, "db", "contract") // the data migration has not run
+		}
+		if stops == 0 {
+			t.Error("db migrate --max-rows 1000 never stopped with exit 4 before the last of 3000 accounts")
+		}
+		r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\b`)
+		r.want(5, "db", "check")
+		r.state(1, 3, 3, 3)
 
-			r.want(4, "db", "migrate", "--max-rows", "100", "--batch-delay", "2ms")
-			if migrated, most := r.counters(); migrated == 0 || migrated > 150 || most != 1 {
-				t.Fatalf("after db migrate --max-rows 100: %d accounts migrated, at most %d times each; want 1 to 150, once each", migrated, most)
-			}
-			r.want(4, "db", "check")
-			r.want(1, "db", "contract") // the data migration is not done
-			stops := 0
-			for {
-				res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
-				if res.code == 0 {
-					r.stdout(res, `(?m)^Migrated \d+ rows \((v2 \d+, )?v3 \d+\)`)
-					break
-				}
-				if res.code != 4 || stops == 10 {
-					t.Fatalf("%s\nwant exit 4 (more to migrate) or 0, and 0 within 10 runs of 1000 rows", res)
-				}
-				stops++
-				r.want(4, "db", "check")
-			}
-			if stops == 0 {
-				t.Error("db migrate --max-rows 1000 never stopped with exit 4 before the last of 3000 accounts")
-			}
-			r.stdout(r.want(0, "db", "migrate"), `(?m)^Database migration is up to date\b`)
-			r.want(5, "db", "check")
-			r.state(1, 3, 3, 3)
+		// Both releases serve for a while, as during the rolling restart.
+		time.Sleep(500 * time.Millisecond)
+		old.alive("while both releases wrote")
+		next.alive("while both releases wrote")
+		if n := r.unmapped(); n != 0 {
+			t.Errorf("%d accounts have name and display_name apart while both releases write", n)
+		}
+		oldWrites := old.stop()
+		if n := r.unmapped(); n != 0 {
+			t.Errorf("%d accounts have name and display_name apart once the previous release stopped", n)
+		}
+		r.want(5, "db", "check")
 
-			// Both releases serve for a while, as during the rolling restart.
-			time.Sleep(500 * time.Millisecond)
-			old.alive("while both releases wrote")
-			next.alive("while both releases wrote")
-			if n := r.unmapped(); n != 0 {
-				t.Errorf("%d accounts have name and display_name apart while both releases write", n)
-			}
-			oldWrites := old.stop()
-			if n := r.unmapped(); n != 0 {
-				t.Errorf("%d accounts have name and display_name apart once the previous release stopped", n)
-			}
-			r.want(5, "db", "check")
+		r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
+		r.want(0, "db", "check")
+		r.state(3, 3, 3, -1)
+		time.Sleep(200 * time.Millisecond)
+		newWrites := next.stop()
 
-			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
-			r.want(0, "db", "check")
-			r.state(3, 3, 3, -1)
-			time.Sleep(200 * time.Millisecond)
-			newWrites := next.stop()
-
-			if missing := rollingMissing(t, r.tdb, append(oldWrites.Inserted, newWrites.Inserted...)); len(missing) > 0 {
-				t.Errorf("%d acknowledged inserts are missing: %v", len(missing), missing)
-			}
-			cols := rollingColumns(t, r.tdb)
-			if _, ok := cols["name"]; ok || cols["display_name"] != "NO" {
-				t.Errorf("after contract accounts has columns %v; want display_name NOT NULL and no name", cols)
-			}
-			if n := rollingTriggers(t, r.tdb); n != 0 {
-				t.Errorf("%d triggers or functions are left after contract", n)
-			}
-			if _, most := r.counters(); most > 1 {
-				t.Errorf("an account was migrated %d times", most)
-			}
-			// Seeded accounts neither writer touched were migrated by db migrate, once, and
-			// every note was.
-			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE id <= 3000 AND id % 10 <> 0 AND migrations <> 1"); n != 0 {
-				t.Errorf("%d seeded accounts no writer touched were not migrated exactly once", n)
-			}
-			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1 OR slug IS NULL"); n != 0 {
-				t.Errorf("%d notes were not migrated exactly once", n)
-			}
-			t.Logf("the previous release inserted %d and updated %d accounts (%d retries); the next inserted %d and updated %d (%d retries)",
-				len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries)
-		})
-	}
+		if missing := rollingMissing(t, r.tdb, append(oldWrites.Inserted, newWrites.Inserted...)); len(missing) > 0 {
+			t.Errorf("%d acknowledged inserts are missing: %v", len(missing), missing)
+		}
+		cols := rollingColumns(t, r.tdb)
+		if _, ok := cols["name"]; ok || cols["display_name"] != "NO" {
+			t.Errorf("after contract accounts has columns %v; want display_name NOT NULL and no name", cols)
+		}
+		if n := rollingTriggers(t, r.tdb); n != 0 {
+			t.Errorf("%d triggers or functions are left after contract", n)
+		}
+		if _, most := r.counters(); most > 1 {
+			t.Errorf("an account was migrated %d times", most)
+		}
+		// Seeded accounts neither writer touched were migrated by db migrate, once, and
+		// every note was.
+		if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE id <= 3000 AND id % 10 <> 0 AND migrations <> 1"); n != 0 {
+			t.Errorf("%d seeded accounts no writer touched were not migrated exactly once", n)
+		}
+		if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1 OR slug IS NULL"); n != 0 {
+			t.Errorf("%d notes were not migrated exactly once", n)
+		}
+		t.Logf("the previous release inserted %d and updated %d accounts (%d retries); the next inserted %d and updated %d (%d retries)",
+			len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries)
+	})
 }
 
 // TestRollingCheckMoments walks each database through the moments of ROLLING.md §3 with a
 // window of two rolling versions: `db check` and `db version --output json` must say at each
 // what is recorded and what comes next, and `db migrate` name the rows of each version.
 func TestRollingCheckMoments(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			r.want(0, "db", "sync", "1")
-			r.want(3, "db", "check")
-			r.state(1, 1, 1, -1)
-			r.want(0, "db", "expand")
-			r.want(4, "db", "check")
-			r.state(1, 3, 1, 3)
-			// Version 2's 3,000 accounts and two batches of version 3's notes: the limit
-			// stops the run inside version 3, with version 2 migrated.
-			res := r.want(4, "db", "migrate", "--max-rows", "3100")
-			r.stdout(res, `(?m)^Migrated 3100 rows \(v2 3000, v3 100\)$`)
-			r.want(4, "db", "check")
-			r.state(1, 3, 2, 3)
-			r.stdout(r.want(0, "db", "migrate"), `(?m)^Migrated 900 rows \(v3 900\)`)
-			r.want(5, "db", "check")
-			r.state(1, 3, 3, 3)
-			r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
-			r.want(0, "db", "check")
-			r.state(3, 3, 3, -1)
-		})
-	}
+	rollingEach(t, func(t *testing.T, r rollingDB) {
+		r.want(0, "db", "sync", "1")
+		r.want(3, "db", "check")
+		r.state(1, 1, 1, -1)
+		r.want(0, "db", "expand")
+		r.want(4, "db", "check")
+		r.state(1, 3, 1, 3)
+		// Version 2's 3,000 accounts and two batches of version 3's notes: the limit
+		// stops the run inside version 3, with version 2 migrated.
+		res := r.want(4, "db", "migrate", "--max-rows", "3100")
+		r.stdout(res, `(?m)^Migrated 3100 rows \(v2 3000, v3 100\)$`)
+		r.want(4, "db", "check")
+		r.state(1, 3, 2, 3)
+		r.stdout(r.want(0, "db", "migrate"), `(?m)^Migrated 900 rows \(v3 900\)`)
+		r.want(5, "db", "check")
+		r.state(1, 3, 3, 3)
+		r.stdout(r.want(0, "db", "contract"), `(?m)^Contracted database to 3\.$`)
+		r.want(0, "db", "check")
+		r.state(3, 3, 3, -1)
+	})
 }
 
 // rollingDropOne drops, on each dialect, one of the triggers version 2's expand creates.
@@ -254,23 +261,18 @@ var rollingDropOne = map[string]string{
 // columns would silently drift apart, so `db check` must exit 1 naming it (ROLLING.md §2.4,
 // §2.6).
 func TestRollingCheckMissingTrigger(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			r.want(0, "db", "sync", "1")
-			r.want(0, "db", "expand")
-			if _, err := r.tdb.DB.Exec(rollingDropOne[name]); err != nil {
-				t.Fatal(err)
-			}
-			res := r.want(1, "db", "check")
-			trigger := strings.Fields(rollingDropOne[name])[2]
-			if !strings.Contains(res.stdout+res.stderr, trigger) {
-				t.Errorf("%s\nwant the missing trigger %s named", res, trigger)
-			}
-		})
-	}
+	rollingEach(t, func(t *testing.T, r rollingDB) {
+		r.want(0, "db", "sync", "1")
+		r.want(0, "db", "expand")
+		if _, err := r.tdb.DB.Exec(rollingDropOne[r.tdb.Dialect.Name()]); err != nil {
+			t.Fatal(err)
+		}
+		res := r.want(1, "db", "check")
+		trigger := strings.Fields(rollingDropOne[r.tdb.Dialect.Name()])[2]
+		if !strings.Contains(res.stdout+res.stderr, trigger) {
+			t.Errorf("%s\nwant the missing trigger %s named", res, trigger)
+		}
+	})
 }
 
 // TestRollingOfflineMatchesOnline applies the rolling repository three ways on each
@@ -278,38 +280,33 @@ func TestRollingCheckMissingTrigger(t *testing.T) {
 // and with `db sync` finishing an upgrade that `db expand` opened. All three must end with
 // the same schema and rows, at version 3, and without a trigger.
 func TestRollingOfflineMatchesOnline(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			offline := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			offline.want(0, "db", "sync")
-			if n := rollingTriggers(t, offline.tdb); n != 0 {
-				t.Errorf("the offline db sync left %d triggers or functions", n)
-			}
-			online := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			online.want(0, "db", "sync", "1")
-			online.want(0, "db", "expand")
-			online.want(0, "db", "migrate")
-			online.want(0, "db", "contract")
-			finished := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			finished.want(0, "db", "sync", "1")
-			finished.want(0, "db", "expand")
-			finished.want(0, "db", "sync")
+	rollingEach(t, func(t *testing.T, offline rollingDB) {
+		offline.want(0, "db", "sync")
+		if n := rollingTriggers(t, offline.tdb); n != 0 {
+			t.Errorf("the offline db sync left %d triggers or functions", n)
+		}
+		online := offline.another()
+		online.want(0, "db", "sync", "1")
+		online.want(0, "db", "expand")
+		online.want(0, "db", "migrate")
+		online.want(0, "db", "contract")
+		finished := offline.another()
+		finished.want(0, "db", "sync", "1")
+		finished.want(0, "db", "expand")
+		finished.want(0, "db", "sync")
 
-			want := rollingCatalog(t, offline.tdb)
-			for what, r := range map[string]rollingDB{"db expand, migrate, contract": online, "db sync after db expand": finished} {
-				r.state(3, 3, 3, -1)
-				if d := cmp.Diff(want, rollingCatalog(t, r.tdb)); d != "" {
-					t.Errorf("the schema after %s differs from the offline db sync's (-offline +%s):\n%s", what, what, d)
-				}
-				if got, want := rollingRows(t, r.tdb), rollingRows(t, offline.tdb); got != want {
-					t.Errorf("the rows after %s differ from the offline db sync's", what)
-				}
+		want := rollingCatalog(t, offline.tdb)
+		for what, r := range map[string]rollingDB{"db expand, migrate, contract": online, "db sync after db expand": finished} {
+			r.state(3, 3, 3, -1)
+			if d := cmp.Diff(want, rollingCatalog(t, r.tdb)); d != "" {
+				t.Errorf("the schema after %s differs from the offline db sync's (-offline +%s):\n%s", what, what, d)
 			}
-			offline.state(3, 3, 3, -1)
-		})
-	}
+			if got, want := rollingRows(t, r.tdb), rollingRows(t, offline.tdb); got != want {
+				t.Errorf("the rows after %s differ from the offline db sync's", what)
+			}
+		}
+		offline.state(3, 3, 3, -1)
+	})
 }
 
 // TestRollingInterruptMigrate interrupts `db migrate` with SIGINT, as Ctrl-C does, once it
@@ -317,48 +314,43 @@ func TestRollingOfflineMatchesOnline(t *testing.T) {
 // rolled back and its record agreeing with the accounts; the next run completes, each
 // account migrated once.
 func TestRollingInterruptMigrate(t *testing.T) {
-	repo := rollingRepo(t)
-	for _, name := range testdb.Dialects {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := rollingDB{t: t, repo: repo, tdb: testdb.New(t, name)}
-			r.want(0, "db", "sync", "1")
-			r.want(0, "db", "expand")
-			cmd := exec.Command(ratchetBin, r.args("db", "migrate", "--batch-delay", "20ms")...)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+	rollingEach(t, func(t *testing.T, r rollingDB) {
+		r.want(0, "db", "sync", "1")
+		r.want(0, "db", "expand")
+		cmd := exec.Command(ratchetBin, r.args("db", "migrate", "--batch-delay", "20ms")...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if migrated, _ := r.counters(); migrated > 0 {
+				break
 			}
-			t.Cleanup(func() { cmd.Process.Kill() })
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-				if migrated, _ := r.counters(); migrated > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("db migrate migrated nothing within 20 s\nstdout:\n%sstderr:\n%s", stdout.String(), stderr.String())
-				}
+			if time.Now().After(deadline) {
+				t.Fatalf("db migrate migrated nothing within 20 s\nstdout:\n%sstderr:\n%s", stdout.String(), stderr.String())
 			}
-			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			cmd.Wait()
-			res := cmdResult{cmdline: strings.Join(cmd.Args, " "), code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
-			if res.code != 130 || !strings.Contains(res.stderr, "interrupted") {
-				t.Fatalf("%s\nwant exit 130, saying it was interrupted", res)
-			}
-			migrated, most := r.counters()
-			if most != 1 || migrated == rollingSeeded {
-				t.Fatalf("%s\nleft %d accounts migrated, at most %d times each; want some, once each", res, migrated, most)
-			}
-			r.checkpointAgrees(res.String())
-			r.want(0, "db", "migrate")
-			if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
-				t.Errorf("%d accounts were not migrated exactly once", n)
-			}
-			r.want(5, "db", "check")
-		})
-	}
+		}
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		res := cmdResult{cmdline: strings.Join(cmd.Args, " "), code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+		if res.code != 130 || !strings.Contains(res.stderr, "interrupted") {
+			t.Fatalf("%s\nwant exit 130, saying it was interrupted", res)
+		}
+		migrated, most := r.counters()
+		if most != 1 || migrated == rollingSeeded {
+			t.Fatalf("%s\nleft %d accounts migrated, at most %d times each; want some, once each", res, migrated, most)
+		}
+		r.checkpointAgrees(res.String())
+		r.want(0, "db", "migrate")
+		if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
+			t.Errorf("%d accounts were not migrated exactly once", n)
+		}
+		r.want(5, "db", "check")
+	})
 }
 
 // rollingRows returns the rows of accounts and notes as text.
