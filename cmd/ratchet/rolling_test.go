@@ -159,6 +159,36 @@ func TestRollingWriters(t *testing.T) {
 		}
 		r.want(4, "db", "check")
 		r.want(1, "db", "contract") // the data migration is not done
+
+		// The service is not held up for a whole run: while one runs, both releases' inserts
+		// keep landing between its batches (on SQLite too, which has one writer at a time).
+		run := exec.Command(ratchetBin, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "10ms")...)
+		var runOut bytes.Buffer
+		run.Stdout, run.Stderr = &runOut, &runOut
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { run.Wait(); close(done) }()
+		inserted := func() int { return rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE id > 3000") }
+		seen, rises := inserted(), 0
+	watch:
+		for {
+			select {
+			case <-done:
+				break watch
+			case <-time.After(20 * time.Millisecond):
+				if n := inserted(); n > seen {
+					seen, rises = n, rises+1
+				}
+			}
+		}
+		if code := run.ProcessState.ExitCode(); code != 4 && code != 0 {
+			t.Fatalf("db migrate --max-rows 1000 exited %d:\n%s", code, runOut.String())
+		}
+		if rises < 3 {
+			t.Errorf("while db migrate ran, the writers' inserts were seen to grow %d times; want them to go on between batches", rises)
+		}
 		stops := 0
 		for {
 			res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
@@ -219,8 +249,8 @@ func TestRollingWriters(t *testing.T) {
 		if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM notes WHERE migrations <> 1 OR slug IS NULL"); n != 0 {
 			t.Errorf("%d notes were not migrated exactly once", n)
 		}
-		t.Logf("the previous release inserted %d and updated %d accounts (%d retries); the next inserted %d and updated %d (%d retries)",
-			len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries)
+		t.Logf("the previous release inserted %d and updated %d accounts (%d retries, the longest statement %v); the next inserted %d and updated %d (%d retries, %v)",
+			len(oldWrites.Inserted), oldWrites.Updates, oldWrites.Retries, oldWrites.Longest, len(newWrites.Inserted), newWrites.Updates, newWrites.Retries, newWrites.Longest)
 	})
 }
 

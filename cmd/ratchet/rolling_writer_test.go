@@ -42,6 +42,9 @@ type rollingWrites struct {
 	Inserted []int `json:"inserted"` // ids of the acknowledged inserts
 	Updates  int   `json:"updates"`
 	Retries  int   `json:"retries"` // statements run again after a deadlock or lock timeout
+	// Longest is the longest a statement took, waits for locks included: how long the
+	// service was held up at worst.
+	Longest time.Duration `json:"longest"`
 }
 
 // rollingRetryable are the errors a service retries: deadlocks and lock timeouts, after which
@@ -83,7 +86,9 @@ func rollingWriterMain(role, url, first string) int {
 	var w rollingWrites
 	exec := func(q string, args ...any) error {
 		for {
+			start := time.Now()
 			_, err := db.Exec(q, args...)
+			w.Longest = max(w.Longest, time.Since(start))
 			if err == nil || !rollingRetryable[testdb.Drivers[d].ErrorCode(err)] {
 				return err
 			}
