@@ -97,15 +97,15 @@ func newRollingKill(r rollingDB) *rollingKill {
 	r.want(0, "db", "sync", "1")
 	for _, phase := range rollingPhases {
 		start := time.Now()
-		r.want(0, k.phaseArgs(phase)...)
+		r.want(0, rollingPhaseArgs(phase)...)
 		k.took[phase] = time.Since(start)
 	}
 	return k
 }
 
-// phaseArgs returns the command line of a phase: migrate pauses between batches, so that
-// kills land between batches too.
-func (k *rollingKill) phaseArgs(phase string) []string {
+// rollingPhaseArgs returns the command line of a phase: migrate pauses between batches, so
+// that kills and other runs land between batches too.
+func rollingPhaseArgs(phase string) []string {
 	if phase == "migrate" {
 		return []string{"db", phase, "--batch-delay", "5ms"}
 	}
@@ -125,7 +125,7 @@ func (k *rollingKill) short() bool {
 // phase runs one phase on r to its end, killing its runs until it has had its kills.
 func (k *rollingKill) phase(r rollingDB, phase string) {
 	k.t.Helper()
-	args := k.phaseArgs(phase)
+	args := rollingPhaseArgs(phase)
 	for k.kills[phase] < rollingKillsPerPhase {
 		res, killed := k.kill(r, phase, args)
 		if !killed {
