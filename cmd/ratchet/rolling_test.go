@@ -348,8 +348,8 @@ func TestRollingOfflineMatchesOnline(t *testing.T) {
 
 // TestRollingInterruptMigrate interrupts `db migrate` with SIGINT, as Ctrl-C does, once it
 // has migrated some accounts: it must exit 130 and say so, with the batch it was running
-// rolled back and its record agreeing with the accounts; the next run completes, each
-// account migrated once.
+// rolled back and its record agreeing with the accounts; a run with --max-duration then
+// stops with exit 4, and the next run completes, each account migrated once.
 func TestRollingInterruptMigrate(t *testing.T) {
 	rollingEach(t, func(t *testing.T, r rollingDB) {
 		r.want(0, "db", "sync", "1")
@@ -382,6 +382,11 @@ func TestRollingInterruptMigrate(t *testing.T) {
 			t.Fatalf("%s\nleft %d accounts migrated, at most %d times each; want some, once each", res, migrated, most)
 		}
 		r.checkpointAgrees(res.String())
+		// A run stopped by its time limit exits 4 and says which limit stopped it.
+		res = r.want(4, "db", "migrate", "--max-duration", "30ms", "--batch-delay", "20ms")
+		if !strings.Contains(res.stderr, "--max-duration") {
+			t.Errorf("%s\nwant the message to name --max-duration", res)
+		}
 		r.want(0, "db", "migrate")
 		if n := rollingCount(t, r.tdb.DB, "SELECT count(*) FROM accounts WHERE migrations <> 1"); n != 0 {
 			t.Errorf("%d accounts were not migrated exactly once", n)
