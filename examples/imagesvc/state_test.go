@@ -3,9 +3,9 @@ package imagesvc
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,19 +13,16 @@ import (
 	"github.com/ratchetdb/ratchet/dialect"
 	"github.com/ratchetdb/ratchet/internal/testdb"
 	"github.com/ratchetdb/ratchet/internal/testenv"
-	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// TestImageStateScripts runs version 8's scripts (images.status renamed images.state)
-// statement by statement on each database, online blocks included, and writes rows as the
+// TestImageStateRolling upgrades each database from version 7 to 8 (images.status renamed
+// images.state) with the library's expand, migrate and contract, writing rows as the
 // previous release does (status only) and as the new one does (state only) between the
-// phases: the triggers must keep both columns equal, the backfill must fill every row and
-// end, and contract must leave state NOT NULL and no status column or trigger behind. The
-// scripts' SQL is proved here on its own; the commands that run them are proved in
-// cmd/ratchet.
-func TestImageStateScripts(t *testing.T) {
+// phases: the triggers must keep both columns equal, the backfill must fill every row in
+// batches, and contract must leave state NOT NULL and no status column or trigger behind.
+func TestImageStateRolling(t *testing.T) {
 	repo, err := Repository()
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +46,9 @@ func TestImageStateScripts(t *testing.T) {
 				w.insert(fmt.Sprintf("bulk-%04d", i), "status", "active")
 			}
 
-			w.script("expand")
+			if _, err := m.Expand(ctx, ratchet.Latest); err != nil {
+				t.Fatal(err)
+			}
 			w.insert("old-1", "status", "queued")    // N-1
 			w.insert("new-1", "state", "saving")     // N
 			w.update("before-2", "status", "saving") // N-1 on a row not yet backfilled
@@ -60,9 +59,13 @@ func TestImageStateScripts(t *testing.T) {
 			w.want(map[string]string{"before-1": "active/NULL", "before-2": "saving/saving",
 				"old-1": "killed/killed", "new-1": "deleted/deleted"})
 
-			runs := w.backfill()
-			if runs < 3 {
-				t.Errorf("the backfill ran %d times, want at least 3 (batches of 500 over 1,200 rows)", runs)
+			// One batch of the script's 500 rows, then the rest.
+			res, err := m.Migrate(ctx, ratchet.MaxRows(1))
+			if !errors.Is(err, ratchet.ErrDataPending) || len(res.Applied) != 1 || res.Applied[0].Rows != 500 {
+				t.Fatalf("migrate with a limit: %+v, %v; want one batch of 500 rows and work left", res, err)
+			}
+			if res, err = m.Migrate(ctx); err != nil || len(res.Applied) != 1 || res.Applied[0].Rows != 1201-500 {
+				t.Fatalf("migrate: %+v, %v; want the other %d rows", res, err, 1201-500)
 			}
 			var unequal int
 			if err := tdb.DB.QueryRow("SELECT count(*) FROM images WHERE state IS NULL OR state <> status").Scan(&unequal); err != nil {
@@ -72,7 +75,12 @@ func TestImageStateScripts(t *testing.T) {
 				t.Errorf("%d rows with state unlike status after the backfill", unequal)
 			}
 
-			w.script("contract")
+			if _, err := m.Contract(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := m.State(ctx); err != nil || st.Version != 8 || st.Window {
+				t.Errorf("after contract: %+v, %v; want version 8 and no window", st, err)
+			}
 			w.insert("after-1", "state", "active")
 			d := tdb.Dialect
 			if _, err := tdb.DB.Exec("INSERT INTO images (id, is_public, created_at, deleted) VALUES ('none', "+
@@ -93,7 +101,7 @@ func TestImageStateScripts(t *testing.T) {
 	}
 }
 
-// stateWriter writes images the way each release does and runs version 8's scripts.
+// stateWriter writes images the way each release does.
 type stateWriter struct {
 	t  *testing.T
 	db *sql.DB
@@ -139,89 +147,6 @@ func orNULL(s sql.NullString) string {
 		return "NULL"
 	}
 	return s.String
-}
-
-// file returns the text of version 8's script for a phase on this database.
-func (w stateWriter) file(phase string) string {
-	w.t.Helper()
-	for _, dbms := range []string{w.d.Name(), "default"} {
-		b, err := os.ReadFile(filepath.Join("migrate_repo", "versions", "008_image_state_"+dbms+"_"+phase+".sql"))
-		if err == nil {
-			return string(b)
-		}
-		if !os.IsNotExist(err) {
-			w.t.Fatal(err)
-		}
-	}
-	w.t.Fatalf("no %s script for %s", phase, w.d.Name())
-	return ""
-}
-
-// statements splits a script as ratchet does.
-func (w stateWriter) statements(script string) []string {
-	w.t.Helper()
-	stmts, err := sqlsplit.Split(script, w.d.Split())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	out := make([]string, len(stmts))
-	for i, s := range stmts {
-		out[i] = s.Text
-	}
-	return out
-}
-
-// script runs a phase's statements in one transaction, as ratchet runs a version on SQLite
-// and PostgreSQL (MySQL commits each DDL statement by itself).
-func (w stateWriter) script(phase string) {
-	w.t.Helper()
-	tx, err := w.db.Begin()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, s := range w.statements(w.file(phase)) {
-		if _, err := tx.Exec(s); err != nil {
-			tx.Rollback()
-			w.t.Fatalf("%s: %s: %v", phase, s, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// backfill runs the migrate script's statement until it changes no row, then requires its
-// pending query to find nothing; it returns the number of runs.
-func (w stateWriter) backfill() int {
-	w.t.Helper()
-	stmts := w.statements(w.file("migrate"))
-	if len(stmts) != 1 {
-		w.t.Fatalf("the migrate script has %d statements, want 1 (-- ratchet:repeat)", len(stmts))
-	}
-	runs := 0
-	for {
-		runs++
-		res, err := w.db.Exec(stmts[0])
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if runs > 100 {
-			w.t.Fatal("the backfill does not end")
-		}
-	}
-	var one int
-	err := w.db.QueryRow("SELECT 1 FROM images WHERE state IS NULL AND status IS NOT NULL").Scan(&one)
-	if err != sql.ErrNoRows {
-		w.t.Errorf("the pending query after the backfill: %v, want no row", err)
-	}
-	return runs
 }
 
 // leftoverTriggers counts version 8's triggers and functions in the database.
