@@ -132,6 +132,7 @@ ALTER TABLE accounts DROP COLUMN name;
 	"002_display_name_sqlite_contract.sql": `DROP TRIGGER IF EXISTS ratchet_v002_accounts_insert;
 DROP TRIGGER IF EXISTS ratchet_v002_accounts_name;
 DROP TRIGGER IF EXISTS ratchet_v002_accounts_display_name;
+-- ratchet:lint-ignore RU302 the table rebuild that makes display_name NOT NULL
 CREATE TABLE accounts_new (
     id INTEGER NOT NULL PRIMARY KEY,
     display_name VARCHAR(100) NOT NULL,

@@ -5,6 +5,7 @@
 DROP TRIGGER IF EXISTS ratchet_v008_images_insert;
 DROP TRIGGER IF EXISTS ratchet_v008_images_status;
 DROP TRIGGER IF EXISTS ratchet_v008_images_state;
+-- ratchet:lint-ignore RU302 the table rebuild that makes state NOT NULL, which SQLite cannot do in place
 CREATE TABLE images_new (
     id VARCHAR(36) NOT NULL,
     name VARCHAR(255),
