@@ -119,6 +119,10 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 		if err != nil {
 			return a, err
 		}
+		if b.elsewhere {
+			a.Duration, a.Done = s.m.cfg.now().Sub(start), true
+			return a, nil // another run completed it
+		}
 		if !done {
 			return a, &DataPendingError{Versions: []int{step.Version}, Limit: s.limits.reached(s.m.cfg.now())}
 		}
@@ -144,14 +148,20 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 		a.Duration, a.Done = s.m.cfg.now().Sub(start), true
 		return a, nil
 	}
+	recorded := false
 	err = s.inTx(ctx, func() error {
-		if err := s.table.Advance(ctx, s.conn, step.move()); err != nil {
-			return err
+		if skip, err := s.claim(ctx, s.conn, step); err != nil || skip {
+			return err // skip: another run recorded it complete meanwhile
 		}
+		recorded = true
 		return s.table.Record(ctx, s.conn, entry)
 	})
 	if err != nil {
 		return a, contextError(ctx, err)
+	}
+	if !recorded {
+		a.Duration, a.Done = entry.Duration, true
+		return a, nil
 	}
 	a.Duration, a.Done = entry.Duration, true
 	s.m.emitApplied(step, a)
@@ -168,6 +178,7 @@ type batcher struct {
 	from          string // where the next batch starts: the cursor, or "" for a new sweep
 	total         int64  // rows changed by every run so far
 	rows, batches int64  // rows changed and batches committed by this run
+	elsewhere     bool   // another run completed the migration meanwhile
 }
 
 // run runs batches until the migration says it is done (done true) or a limit stops it
@@ -183,6 +194,15 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 			return false, err
 		}
 		p, err := b.batch(ctx)
+		if errors.Is(err, versiontable.ErrConcurrentUpdate) && ctx.Err() == nil {
+			// Another run committed a batch of this migration meanwhile (where no lock
+			// serializes the runs): this batch was rolled back; go on from the window's
+			// checkpoint, or stop if that run completed the migration.
+			if done, err := b.catchUp(ctx); err != nil || done {
+				return done, err
+			}
+			continue
+		}
 		if err != nil {
 			return false, b.interrupted(ctx, err)
 		}
@@ -202,6 +222,26 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 			}
 		}
 	}
+}
+
+// catchUp re-reads the window after another run moved it: done when that run completed the
+// migration.
+func (b *batcher) catchUp(ctx context.Context) (done bool, err error) {
+	w, err := b.s.table.ReadWindow(ctx, b.s.conn)
+	switch {
+	case err != nil:
+		return false, err
+	case w == nil || (w.Migrated >= b.step.Version && !b.step.resweep):
+		b.elsewhere = true
+		return true, nil
+	case w.Migrated != b.migrated:
+		return false, fmt.Errorf("%s cannot go on: the migrated version is %d (changed by another process?)", b.step.describe(), w.Migrated)
+	}
+	b.cursorVersion, b.cursor, b.from = w.CursorVersion, w.Cursor, w.Cursor
+	if w.CursorVersion != b.step.Version {
+		b.cursor, b.from = "", ""
+	}
+	return false, nil
 }
 
 // interrupted says what an interrupted data migration leaves: the running batch rolled back,

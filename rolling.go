@@ -226,7 +226,13 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 			err = cerr
 		}
 	}()
-	st, err := s.plannableState(ctx)
+	// One snapshot: where no migration lock serializes the runs (SQLite), another run may
+	// commit between the reads.
+	var st state
+	err = s.inReadTx(ctx, func() (err error) {
+		st, err = s.plannableState(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -236,13 +242,8 @@ func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []U
 		return res, err
 	}
 	if phase == repository.OpContract && st.window != nil {
-		pending, err := s.pendingData(ctx, st, st.window.Migrated)
-		if err != nil {
+		if err := s.checkNothingPending(ctx); err != nil {
 			return res, err
-		}
-		if len(pending) > 0 {
-			return res, &WindowError{Phase: phase, Next: repository.OpMigrate, Reason: fmt.Sprintf(
-				"database contraction did not run: the data migration of version %s still finds rows to migrate", joinInts(pending))}
 		}
 	}
 	if !uc.skipSanityCheck {
@@ -787,4 +788,25 @@ func (s *session) waitToRetry(ctx context.Context, step Step, k int, err error) 
 	case <-time.After(retryPause(k)):
 		return true
 	}
+}
+
+// checkNothingPending refuses a contract while a data migration of the window still finds rows
+// to migrate. It asks under the write lock, from the window as it is then: another run may
+// have contracted versions meanwhile, whose queries name what their contract dropped.
+func (s *session) checkNothingPending(ctx context.Context) error {
+	return s.inTx(ctx, func() error {
+		st, err := s.readState(ctx)
+		if err != nil || st.window == nil {
+			return err
+		}
+		pending, err := s.pendingData(ctx, st, st.window.Migrated)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			return &WindowError{Phase: repository.OpContract, Next: repository.OpMigrate, Reason: fmt.Sprintf(
+				"database contraction did not run: the data migration of version %s still finds rows to migrate", joinInts(pending))}
+		}
+		return nil
+	})
 }

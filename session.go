@@ -171,6 +171,19 @@ func (s *session) inTx(ctx context.Context, fn func() error) (err error) {
 	return s.commit(ctx)
 }
 
+// inReadTx runs fn in a transaction that only reads, so that its reads see one snapshot.
+func (s *session) inReadTx(ctx context.Context, fn func() error) error {
+	if _, err := s.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		s.rollback(ctx)
+		return fmt.Errorf("starting a transaction: %w", err)
+	}
+	if err := fn(); err != nil {
+		s.rollback(ctx)
+		return err
+	}
+	return s.commit(ctx)
+}
+
 // goTx runs fn in a database/sql transaction, for Go migrations, whose API takes a *sql.Tx.
 // Its first statement must write (the version claim), so that SQLite takes the write lock
 // at once whatever the caller's DSN says about BEGIN.
