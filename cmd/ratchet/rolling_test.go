@@ -130,9 +130,10 @@ func (r rollingDB) unmapped() int {
 // insert and update accounts: the previous release from before expand until just before
 // contract, the next from expand on, through contract. At each moment `db check` must give
 // what comes next (ROLLING.md §3), commands run out of turn must be refused, `--max-rows`
-// must stop migrate with exit 4 and the next run continue; and at the end no acknowledged
-// insert is lost, every account's name and display_name agree before contract, display_name
-// is filled everywhere after it, and no account was migrated twice.
+// must stop migrate with exit 4 and the next run continue, the writers must go on while
+// migrate runs, and a migrate killed among them must lose only its batch; and at the end no
+// acknowledged insert is lost, every account's name and display_name agree before contract,
+// display_name is filled everywhere after it, and no account was migrated twice.
 func TestRollingWriters(t *testing.T) {
 	rollingEach(t, func(t *testing.T, r rollingDB) {
 		r.want(0, "db", "sync", "1")
@@ -163,6 +164,8 @@ func TestRollingWriters(t *testing.T) {
 
 		// The service is not held up for a whole run: while one runs, both releases' inserts
 		// keep landing between its batches (on SQLite too, which has one writer at a time).
+		// Once they have been seen to, the run is killed, as a node dying mid-upgrade: the
+		// batch it was running rolls back and the next run goes on.
 		run := exec.Command(ratchetBin, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "10ms")...)
 		var runOut bytes.Buffer
 		run.Stdout, run.Stderr = &runOut, &runOut
@@ -182,14 +185,21 @@ func TestRollingWriters(t *testing.T) {
 				if n := inserted(); n > seen {
 					seen, rises = n, rises+1
 				}
+				if rises == 3 {
+					run.Process.Signal(syscall.SIGKILL)
+				}
 			}
 		}
-		if code := run.ProcessState.ExitCode(); code != 4 && code != 0 {
+		if code := run.ProcessState.ExitCode(); code != 4 && code != 0 && code != -1 {
 			t.Fatalf("db migrate --max-rows 1000 exited %d:\n%s", code, runOut.String())
 		}
 		if rises < 3 {
 			t.Errorf("while db migrate ran, the writers' inserts were seen to grow %d times; want them to go on between batches", rises)
 		}
+		if _, most := r.counters(); most > 1 {
+			t.Fatalf("the killed db migrate left an account migrated %d times", most)
+		}
+		r.checkpointAgrees("after db migrate was killed while both releases wrote")
 		stops := 0
 		for {
 			res := runRatchet(t, r.args("db", "migrate", "--max-rows", "1000", "--batch-delay", "2ms")...)
