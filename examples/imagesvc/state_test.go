@@ -82,21 +82,47 @@ func TestImageStateRolling(t *testing.T) {
 				t.Errorf("after contract: %+v, %v; want version 8 and no window", st, err)
 			}
 			w.insert("after-1", "state", "active")
-			d := tdb.Dialect
-			if _, err := tdb.DB.Exec("INSERT INTO images (id, is_public, created_at, deleted) VALUES ('none', "+
-				d.Param(1)+", CURRENT_TIMESTAMP, "+d.Param(2)+")", false, false); err == nil {
-				t.Error("an image without state was inserted after contract; state must be NOT NULL")
-			}
-			if _, err := tdb.DB.Exec("SELECT status FROM images"); err == nil {
-				t.Error("images.status is still there after contract")
-			}
-			if n := leftoverTriggers(t, tdb); n != 0 {
-				t.Errorf("%d ratchet_v008 triggers or functions are left after contract", n)
-			}
+			w.contracted(tdb)
 			var before string
 			if err := tdb.DB.QueryRow("SELECT state FROM images WHERE id = 'before-1'").Scan(&before); err != nil || before != "active" {
 				t.Errorf("before-1 state = %q, %v; want active", before, err)
 			}
+		})
+	}
+}
+
+// TestImageStateOffline applies version 8 offline, as `db sync` does with the service
+// stopped: its phases run one after the other, without the triggers, and leave state filled
+// from status, NOT NULL, and no status column or trigger.
+func TestImageStateOffline(t *testing.T) {
+	repo, err := Repository()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			tdb := testdb.New(t, name)
+			m, err := ratchet.New(tdb.DB, tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Upgrade(ctx, 7); err != nil {
+				t.Fatal(err)
+			}
+			w := stateWriter{t: t, db: tdb.DB, d: tdb.Dialect}
+			for i := range 700 {
+				w.insert(fmt.Sprintf("i%03d", i), "status", []string{"active", "queued", "killed"}[i%3])
+			}
+			if res, err := m.Upgrade(ctx, ratchet.Latest); err != nil || res.End != 8 {
+				t.Fatalf("upgrade: %+v, %v; want version 8", res, err)
+			}
+			var n int
+			if err := tdb.DB.QueryRow("SELECT count(*) FROM images WHERE state = 'queued'").Scan(&n); err != nil || n != 233 {
+				t.Errorf("%d images queued, %v; want 233 of 700", n, err)
+			}
+			w.contracted(tdb)
 		})
 	}
 }
@@ -147,6 +173,21 @@ func orNULL(s sql.NullString) string {
 		return "NULL"
 	}
 	return s.String
+}
+
+// contracted checks what version 8 leaves: state NOT NULL, no status column, no trigger.
+func (w stateWriter) contracted(tdb *testdb.DB) {
+	w.t.Helper()
+	if _, err := w.db.Exec("INSERT INTO images (id, is_public, created_at, deleted) VALUES ('none', "+
+		w.d.Param(1)+", CURRENT_TIMESTAMP, "+w.d.Param(2)+")", false, false); err == nil {
+		w.t.Error("an image without state was inserted; state must be NOT NULL")
+	}
+	if _, err := w.db.Exec("SELECT status FROM images"); err == nil {
+		w.t.Error("images.status is still there")
+	}
+	if n := leftoverTriggers(w.t, tdb); n != 0 {
+		w.t.Errorf("%d ratchet_v008 triggers or functions are left", n)
+	}
 }
 
 // leftoverTriggers counts version 8's triggers and functions in the database.
