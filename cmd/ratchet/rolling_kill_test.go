@@ -60,7 +60,7 @@ func TestRollingKill(t *testing.T) {
 			}
 			r.tdb.DB.Close() // the shared server's connections are few; the database is dropped at the end
 		}
-		t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts, %d of the contract runs between the two versions; %d runs started while the killed one's session was still busy; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
+		t.Logf("%d runs killed while running (%v) in %d databases, %d of the migrate runs part way through the accounts, %d of the contract runs between the two versions; %d runs started while the killed one's connection was still busy on the server; %d refusals followed (%v); ratchet starts in about %v, the phases take %v",
 			k.kills["expand"]+k.kills["migrate"]+k.kills["contract"], k.kills, k.databases, k.partial, k.between, k.raced, len(k.followed), k.followed, k.startup, k.took)
 		if k.partial == 0 {
 			t.Errorf("none of the %d kills of db migrate landed part way through the accounts", k.kills["migrate"])
@@ -78,7 +78,7 @@ type rollingKill struct {
 	kills     map[string]int           // runs killed while running, per phase
 	partial   int                      // migrate kills that left some accounts migrated and some not
 	between   int                      // contract kills that left version 2 of 1-3 contracted
-	raced     int                      // runs started while the killed run's session was still busy
+	raced     int                      // runs started while the killed run's connection was still busy on the server
 	databases int
 	followed  []string // the choices made after refusals
 }
