@@ -43,6 +43,9 @@ type config struct {
 	appliedBy   string
 	lockTimeout time.Duration
 	now         func() time.Time
+	// lockMethod and leaseDuration: see [WithLock], [WithLeaseDuration].
+	lockMethod    LockMethod
+	leaseDuration time.Duration
 }
 
 // Option configures a [Migrator].
@@ -136,13 +139,14 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 		return nil, errors.New("ratchet: New: nil repository")
 	}
 	cfg := config{
-		logger:      slog.New(slog.DiscardHandler),
-		events:      func(Event) {},
-		repoPath:    repo.Path(),
-		appliedBy:   defaultAppliedBy(),
-		lockTimeout: 60 * time.Second,
-		now:         time.Now,
-		driver:      genericDriver{},
+		logger:        slog.New(slog.DiscardHandler),
+		events:        func(Event) {},
+		repoPath:      repo.Path(),
+		appliedBy:     defaultAppliedBy(),
+		lockTimeout:   60 * time.Second,
+		now:           time.Now,
+		driver:        genericDriver{},
+		leaseDuration: DefaultLeaseDuration,
 	}
 	for _, o := range opts {
 		if err := o.apply(&cfg); err != nil {
@@ -205,15 +209,17 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 		return interrupted(ctx, m.busy(err))
 	}
 	defer s.close(ctx)
-	return interrupted(ctx, m.busy(s.inTx(ctx, func() error {
-		st, err := s.readState(ctx)
-		if err != nil {
-			return err
-		}
-		if st.controlled {
-			return &AlreadyControlledError{Version: st.version}
-		}
-		return s.stamp(ctx, st, version)
+	return interrupted(ctx, m.busy(s.retryConflicts(ctx, func() error {
+		return s.inTx(ctx, func() error {
+			st, err := s.readState(ctx)
+			if err != nil {
+				return err
+			}
+			if st.controlled {
+				return &AlreadyControlledError{Version: st.version}
+			}
+			return s.stamp(ctx, st, version)
+		})
 	})))
 }
 

@@ -42,6 +42,7 @@ func (s *session) readStateOn(ctx context.Context, q versiontable.Querier) (stat
 			st.hasHistory = true
 		case t == versiontable.JournalTable:
 			st.hasJournal = true
+		case t == versiontable.LockTable:
 		default:
 			st.userTables = append(st.userTables, t)
 		}

@@ -73,6 +73,10 @@ type spec struct {
 	maxVersion   int
 	busyCode     string
 	lock         *LockSQL
+	lease        *LeaseSQL
+	// clusterProbe and schemaUpgrade: see [Dialect.ClusterProbe], [Dialect.SchemaUpgradeMethod].
+	clusterProbe  string
+	schemaUpgrade string
 }
 
 // specs holds the dialects' data, indexed by Dialect.

@@ -74,6 +74,29 @@ ORDER BY table_name`,
 	', running for ', p.time, 's')
 FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK(` + mysqlLockName + `)`,
 	},
+	// UTC_TIMESTAMP, not NOW(): the session's time zone must not move an expiry.
+	lease: &LeaseSQL{
+		Create: `CREATE TABLE IF NOT EXISTS {table} (
+	repository_id VARCHAR(250) NOT NULL PRIMARY KEY,
+	holder VARCHAR(64) NOT NULL,
+	host VARCHAR(255) NOT NULL,
+	pid BIGINT NOT NULL,
+	acquired DATETIME(6) NOT NULL,
+	expires DATETIME(6) NOT NULL
+)`,
+		Insert: `INSERT IGNORE INTO {table} (repository_id, holder, host, pid, acquired, expires)
+VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)`,
+		TakeOver: `UPDATE {table} SET holder = ?, host = ?, pid = ?, acquired = UTC_TIMESTAMP(6),
+	expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+WHERE repository_id = ? AND expires < UTC_TIMESTAMP(6)`,
+		Renew:   "UPDATE {table} SET expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND WHERE repository_id = ? AND holder = ?",
+		Release: "DELETE FROM {table} WHERE repository_id = ? AND holder = ?",
+		Holder: `SELECT host, pid, DATE_FORMAT(acquired, '%Y-%m-%d %H:%i:%s'),
+	TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), expires)
+FROM {table} WHERE repository_id = ?`,
+	},
+	clusterProbe:  "SHOW VARIABLES LIKE 'wsrep_on'",
+	schemaUpgrade: "SHOW VARIABLES LIKE 'wsrep_OSU_method'",
 }
 
 // mysqlLockName derives the lock name from the key parameter and the current database.

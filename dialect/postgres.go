@@ -61,4 +61,26 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 	AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)
 LIMIT 1`,
 	},
+	// clock_timestamp(), not now(): now() is when the transaction started.
+	lease: &LeaseSQL{
+		Create: `CREATE TABLE IF NOT EXISTS {table} (
+	repository_id VARCHAR(250) NOT NULL PRIMARY KEY,
+	holder VARCHAR(64) NOT NULL,
+	host VARCHAR(255) NOT NULL,
+	pid BIGINT NOT NULL,
+	acquired TIMESTAMPTZ NOT NULL,
+	expires TIMESTAMPTZ NOT NULL
+)`,
+		Insert: `INSERT INTO {table} (repository_id, holder, host, pid, acquired, expires)
+VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5::bigint * interval '1 microsecond')
+ON CONFLICT (repository_id) DO NOTHING`,
+		TakeOver: `UPDATE {table} SET holder = $1, host = $2, pid = $3, acquired = clock_timestamp(),
+	expires = clock_timestamp() + $4::bigint * interval '1 microsecond'
+WHERE repository_id = $5 AND expires < clock_timestamp()`,
+		Renew:   "UPDATE {table} SET expires = clock_timestamp() + $1::bigint * interval '1 microsecond' WHERE repository_id = $2 AND holder = $3",
+		Release: "DELETE FROM {table} WHERE repository_id = $1 AND holder = $2",
+		Holder: `SELECT host, pid, to_char(acquired AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+	(EXTRACT(EPOCH FROM expires - clock_timestamp()) * 1000000)::bigint
+FROM {table} WHERE repository_id = $1`,
+	},
 }

@@ -60,22 +60,32 @@ func Acquire(ctx context.Context, conn *sql.Conn, d dialect.Dialect, repositoryI
 		return nil, nil
 	}
 	l := &Lock{conn: conn, sql: ls, key: Key(ls, repositoryID)}
+	if err := poll(ctx, timeout, l.try, l.holder); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// poll calls try until it takes the lock, waiting up to timeout with a growing pause
+// between attempts. A lock held elsewhere for the whole timeout gives a [*TimeoutError]
+// naming what holder says.
+func poll(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), holder func(context.Context) string) error {
 	deadline := time.Now().Add(timeout)
 	wait := minPoll
 	for {
-		ok, err := l.try(ctx)
+		ok, err := try(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if ok {
-			return l, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, &TimeoutError{Timeout: timeout, Holder: l.holder(ctx)}
+			return &TimeoutError{Timeout: timeout, Holder: holder(ctx)}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(min(wait, time.Until(deadline)+time.Millisecond)):
 		}
 		wait = min(2*wait, maxPoll)
