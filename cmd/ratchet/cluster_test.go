@@ -1,0 +1,289 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ratchetdb/ratchet/internal/testdb"
+)
+
+// clusterTrials is how many times the concurrent runs are repeated: 20 unless
+// RATCHET_CLUSTER_TRIALS says more (the longer stress run the README describes).
+func clusterTrials(t *testing.T) int {
+	n := 20
+	if s := os.Getenv("RATCHET_CLUSTER_TRIALS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("RATCHET_CLUSTER_TRIALS=%q: want a positive number", s)
+		}
+	}
+	return n
+}
+
+// counterRepo writes a repository of n versions: the first creates a counter table, each
+// version creates a table and adds its number to the counter, so that a version applied
+// twice shows as a repeated number. noTx lists versions whose script runs outside a
+// transaction (journalled on every dialect).
+func counterRepo(t *testing.T, n int, noTx ...int) string {
+	t.Helper()
+	scripts := map[string]string{"001_counter_default_upgrade.sql": "CREATE TABLE counter (id INTEGER NOT NULL PRIMARY KEY, version INTEGER NOT NULL);\nINSERT INTO counter VALUES (1, 1);"}
+	for v := 2; v <= n; v++ {
+		body := fmt.Sprintf("CREATE TABLE t%d (id INTEGER NOT NULL PRIMARY KEY);\nINSERT INTO counter (id, version) SELECT COALESCE(MAX(id), 0) + 1, %d FROM counter;", v, v)
+		for _, x := range noTx {
+			if x == v {
+				body = "-- ratchet:no-transaction\n" + body
+			}
+		}
+		scripts[fmt.Sprintf("%03d_step_default_upgrade.sql", v)] = body
+	}
+	return writeRepo(t, scripts)
+}
+
+// checkExactlyOnce checks that every one of the n versions of a counterRepo was applied
+// exactly once and recorded once, with no journal left and the lease released.
+func checkExactlyOnce(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	var rows, distinct, version int
+	if err := db.QueryRow("SELECT count(*), count(DISTINCT version) FROM counter").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || distinct != n {
+		t.Errorf("counter: %d rows, %d distinct versions; want each of the %d versions once", rows, distinct, n)
+	}
+	if err := db.QueryRow("SELECT version FROM migrate_version WHERE repository_id = 'process_test'").Scan(&version); err != nil || version != n {
+		t.Errorf("recorded version %d (%v), want %d", version, err, n)
+	}
+	if err := db.QueryRow("SELECT count(*), count(DISTINCT version) FROM ratchet_history").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || distinct != n {
+		t.Errorf("ratchet_history: %d rows for %d versions, want one per version (%d)", rows, distinct, n)
+	}
+	for _, table := range []string{"ratchet_journal", "ratchet_lock"} {
+		if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&rows); err == nil && rows != 0 {
+			t.Errorf("%s has %d rows after every run ended", table, rows)
+		}
+	}
+}
+
+// syncResult is the outcome of one of the concurrent runs.
+type syncResult struct {
+	url string
+	cmdResult
+}
+
+// concurrentSyncs runs `db sync` once through each URL, all at once, and returns how many
+// versions they reported applied in all; every run must exit 0.
+func concurrentSyncs(t *testing.T, repo string, urls []string, extra ...string) int {
+	t.Helper()
+	results := make([]syncResult, len(urls))
+	var wg sync.WaitGroup
+	for i, url := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := append([]string{"--repository", repo, "--database", url, "--lock-timeout", "120s"}, extra...)
+			results[i] = syncResult{url, runRatchet(t, append(args, "db", "sync")...)}
+		}()
+	}
+	wg.Wait()
+	applied := 0
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("run %d of %d failed:\n%s", i+1, len(urls), r)
+		}
+		applied += strings.Count(r.stdout, " -> ")
+	}
+	return applied
+}
+
+// TestGaleraConcurrentSyncs runs 8 `db sync` at once, spread over the three nodes of a
+// Galera cluster, on a fresh database, again and again: each time every run exits 0 and
+// every version is applied and recorded exactly once. ratchet finds the cluster by itself
+// (wsrep_on) and takes the lease there; GET_LOCK, local to each node, would let runs on
+// different nodes migrate at once.
+func TestGaleraConcurrentSyncs(t *testing.T) {
+	c := testdb.SharedCluster(t)
+	const versions = 12
+	repo := counterRepo(t, versions)
+	trials := clusterTrials(t)
+	start := time.Now()
+	for trial := range trials {
+		name, err := c.CreateDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls := make([]string, 8)
+		for i := range urls {
+			urls[i] = c.NodeURL(i%c.Size(), name)
+		}
+		if applied := concurrentSyncs(t, repo, urls, "--lease-duration", "5s"); applied != versions {
+			t.Errorf("trial %d: the runs reported %d versions applied in all, want %d", trial+1, applied, versions)
+		}
+		// Read through the last node: what every node must agree on.
+		db := testdb.Open(t, c.NodeURL(c.Size()-1, name))
+		checkExactlyOnce(t, db, versions)
+		db.Close()
+		if t.Failed() {
+			t.Fatalf("trial %d of %d failed", trial+1, trials)
+		}
+	}
+	t.Logf("%d trials of 8 concurrent runs over %d nodes in %v", trials, c.Size(), time.Since(start).Round(time.Millisecond))
+}
+
+// TestPgBouncerConcurrentSyncs runs 8 `db sync --lock lease` at once through PgBouncer in
+// transaction mode, whose few server connections the runs share, on a fresh PostgreSQL
+// database, again and again: every run exits 0 and every version, a journalled
+// no-transaction one among them, is applied and recorded exactly once.
+func TestPgBouncerConcurrentSyncs(t *testing.T) {
+	const versions = 12
+	repo := counterRepo(t, versions, 5)
+	trials := clusterTrials(t)
+	start := time.Now()
+	for trial := range trials {
+		tdb := testdb.New(t, "postgresql")
+		pb := testdb.StartPgBouncer(t, tdb.URL)
+		urls := make([]string, 8)
+		for i := range urls {
+			urls[i] = pb.URL(tdb.Name)
+		}
+		if applied := concurrentSyncs(t, repo, urls, "--lock", "lease", "--lease-duration", "5s"); applied != versions {
+			t.Errorf("trial %d: the runs reported %d versions applied in all, want %d", trial+1, applied, versions)
+		}
+		checkExactlyOnce(t, tdb.DB, versions)
+		if t.Failed() {
+			t.Fatalf("trial %d of %d failed", trial+1, trials)
+		}
+	}
+	t.Logf("%d trials of 8 concurrent runs through PgBouncer in %v", trials, time.Since(start).Round(time.Millisecond))
+}
+
+// killRepo is a repository whose second version spends a second in a group of DML
+// statements (journalled together on MySQL), where a kill lands.
+func killRepo(t *testing.T) string {
+	t.Helper()
+	return writeRepo(t, map[string]string{
+		"001_first_default_upgrade.sql": "CREATE TABLE first (id INTEGER NOT NULL PRIMARY KEY);",
+		"002_slow_default_upgrade.sql": "CREATE TABLE slow (id INTEGER NOT NULL PRIMARY KEY);\n" +
+			"INSERT INTO slow VALUES (1);\nDO SLEEP(1);\nINSERT INTO slow VALUES (2);",
+		"003_last_default_upgrade.sql": "CREATE TABLE last (id INTEGER NOT NULL PRIMARY KEY);",
+	})
+}
+
+// leaseExpiry reads, as UTC text, when the lease in ratchet_lock expires.
+func leaseExpiry(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var expires string
+	if err := db.QueryRow("SELECT DATE_FORMAT(expires, '%Y-%m-%d %H:%i:%s.%f') FROM ratchet_lock").Scan(&expires); err != nil {
+		t.Fatalf("reading the lease left behind: %v", err)
+	}
+	return expires
+}
+
+// takeOver finishes, through url, the migration a killed run (or a run on a killed node)
+// left: `db sync`, and `db sync --resume` when the journal says that the version stopped
+// part way. It checks that the new run took the lease only after it expired, and that
+// every version ends up applied once.
+func takeOver(t *testing.T, repo, url, expires string) {
+	t.Helper()
+	args := []string{"--repository", repo, "--database", url, "--lock-timeout", "60s", "--lease-duration", "3s"}
+	r := runRatchet(t, append(args, "db", "sync")...)
+	if r.code != 0 {
+		if r.code != 1 || !strings.Contains(r.stderr, "db sync --resume") {
+			t.Fatalf("the run after the kill:\n%s", r)
+		}
+		runRatchet(t, append(args, "db", "sync", "--resume")...).mustSucceed(t)
+	}
+	db := testdb.Open(t, url)
+	defer db.Close()
+	var started string
+	if err := db.QueryRow("SELECT DATE_FORMAT(MIN(applied_at), '%Y-%m-%d %H:%i:%s.%f') FROM ratchet_history WHERE version >= 2").Scan(&started); err != nil {
+		t.Fatal(err)
+	}
+	// applied_at is the client's clock, the expiry the cluster's: the same machine here.
+	if started < expires {
+		t.Errorf("version 2 or later was applied at %s, before the killed run's lease expired at %s", started, expires)
+	}
+	var slow, distinct, versions int
+	if err := db.QueryRow("SELECT count(*), count(DISTINCT version) FROM ratchet_history").Scan(&versions, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM slow").Scan(&slow); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 3 || distinct != 3 || slow != 2 {
+		t.Errorf("history: %d rows for %d versions, slow: %d rows; want 3, 3 and 2", versions, distinct, slow)
+	}
+	for _, table := range []string{"ratchet_journal", "ratchet_lock"} {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows (%v), want none", table, n, err)
+		}
+	}
+}
+
+// TestGaleraKilledRunLeaseTakenOver kills `db sync` (SIGKILL) in the middle of a version
+// on node 1. Its lease stays until it expires: a run on node 2 with a shorter lock timeout
+// gives up, naming the dead holder; a run that waits takes over once the lease has expired,
+// not before, and finishes the migration, every version applied once.
+func TestGaleraKilledRunLeaseTakenOver(t *testing.T) {
+	c := testdb.SharedCluster(t)
+	name, err := c.CreateDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := killRepo(t)
+	cmd, stdout, stderr := startPastFirstVersion(t, "--repository", repo, "--database", c.NodeURL(0, name), "--lease-duration", "3s", "db", "sync")
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("the run finished before the kill: %s %s", stdout, stderr)
+	}
+	db := testdb.Open(t, c.NodeURL(1, name))
+	defer db.Close()
+	expires := leaseExpiry(t, db)
+	r := runRatchet(t, "--repository", repo, "--database", c.NodeURL(1, name), "--lock-timeout", "500ms", "db", "sync")
+	want := fmt.Sprintf("lock not acquired within 500ms; held by pid %d on ", pid)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("a run while the dead holder's lease is valid: want exit 1 and %q\n%s", want, r)
+	}
+	takeOver(t, repo, c.NodeURL(1, name), expires)
+}
+
+// TestGaleraKilledNode kills (SIGKILL) the Galera node a `db sync` works through, in the
+// middle of a version: the run fails cleanly, and a run through a surviving node takes over
+// once the lease has expired and finishes, every version applied once. The node then
+// rejoins the cluster.
+func TestGaleraKilledNode(t *testing.T) {
+	c := testdb.SharedCluster(t)
+	name, err := c.CreateDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := killRepo(t)
+	cmd, stdout, stderr := startPastFirstVersion(t, "--repository", repo, "--database", c.NodeURL(2, name), "--lease-duration", "3s", "db", "sync")
+	if err := c.Kill(2); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Restart(2); err != nil {
+			t.Errorf("node 3 did not rejoin: %v", err)
+		}
+	})
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), "ratchet: ") {
+		t.Errorf("the run on the killed node ended with %v; want exit 1 and an error\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	db := testdb.Open(t, c.NodeURL(0, name))
+	defer db.Close()
+	takeOver(t, repo, c.NodeURL(0, name), leaseExpiry(t, db))
+}
