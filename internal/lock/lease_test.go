@@ -84,7 +84,7 @@ func TestStaleLeaseTakenOverAfterExpiry(t *testing.T) {
 				t.Errorf("the stale lease was taken over %v after it was written; want just after its 2s", d)
 			}
 			var holders int
-			if err := tdb.DB.QueryRow("SELECT count(*) FROM "+cfg.Table+" WHERE holder <> 'dead-holder'").Scan(&holders); err != nil || holders != 1 {
+			if err := tdb.DB.QueryRow("SELECT count(*) FROM " + cfg.Table + " WHERE holder <> 'dead-holder'").Scan(&holders); err != nil || holders != 1 {
 				t.Fatalf("rows held by the new holder: %d, %v", holders, err)
 			}
 			if err := l.Check(); err != nil {
