@@ -83,14 +83,28 @@ func WithLeaseDuration(d time.Duration) Option {
 
 // lockMigration takes the migration lock for the session's run: the lease where the
 // Migrator's method (or the cluster the server belongs to) asks for it, else the dialect's
-// session lock on the session's own connection.
+// session lock on the session's own connection. On a cluster node it also makes the
+// session's statements wait until the node has applied what other nodes committed before
+// them: the run must see the last holder's work, whichever node that holder wrote through.
 func (s *session) lockMigration(ctx context.Context) error {
 	m := s.m
-	lease, err := s.useLease(ctx)
+	cluster, err := s.inCluster(ctx)
 	if err != nil {
 		return err
 	}
-	if lease {
+	if cluster {
+		if err := s.causalReads(ctx); err != nil {
+			return err
+		}
+		osu, err := s.variable(ctx, m.dialect.SchemaUpgradeMethod())
+		if err != nil {
+			return fmt.Errorf("reading how the cluster replicates DDL: %w", err)
+		}
+		if err := checkSchemaUpgrades(osu); err != nil {
+			return err
+		}
+	}
+	if s.useLease(cluster) {
 		s.lease, err = lock.AcquireLease(ctx, m.db, m.dialect, lock.LeaseConfig{
 			Table: m.dialect.Qualified(s.table.Schema(), versiontable.LockTable), RepositoryID: m.repo.ID(),
 			Length: m.cfg.leaseDuration, Timeout: m.cfg.lockTimeout, Conflict: m.conflict,
@@ -105,20 +119,68 @@ func (s *session) lockMigration(ctx context.Context) error {
 	return err
 }
 
-// useLease says whether the run takes the lease rather than a session lock.
-func (s *session) useLease(ctx context.Context) (bool, error) {
-	d := s.m.dialect
-	switch {
-	case d.Lease() == nil || s.m.cfg.lockMethod == LockAdvisory:
-		return false, nil
-	case s.m.cfg.lockMethod == LockLease:
-		return true, nil
+// causalReads sets the session up for causal reads on a cluster node (see
+// [dialect.Dialect.CausalReads]); the session's close restores the setting.
+func (s *session) causalReads(ctx context.Context) error {
+	c := s.m.dialect.CausalReads()
+	if c == nil {
+		return nil
 	}
-	on, err := s.variable(ctx, d.ClusterProbe())
+	var old int64
+	if err := s.conn.QueryRowContext(ctx, c.Read).Scan(&old); err != nil {
+		return fmt.Errorf("reading the causality checks: %w", err)
+	}
+	if _, err := s.conn.ExecContext(ctx, fmt.Sprintf(c.Set, c.Value)); err != nil {
+		return fmt.Errorf("setting the causality checks: %w", err)
+	}
+	s.undo = append(s.undo, fmt.Sprintf(c.Set, old))
+	return nil
+}
+
+// useLease says whether the run takes the lease rather than a session lock, on a server
+// that is a cluster node or not.
+func (s *session) useLease(cluster bool) bool {
+	switch {
+	case s.m.dialect.Lease() == nil || s.m.cfg.lockMethod == LockAdvisory:
+		return false
+	case s.m.cfg.lockMethod == LockLease:
+		return true
+	}
+	return cluster
+}
+
+// checkSchemaUpgrades refuses to write on a cluster node that applies DDL to itself only
+// (Galera's RSU, method osu): the bookkeeping tables would exist on this node only while
+// their rows replicate to every node, and the versions' DDL would change this node only
+// while their record reaches every node.
+func checkSchemaUpgrades(osu string) error {
+	if strings.EqualFold(osu, "TOI") {
+		return nil
+	}
+	return fmt.Errorf("this cluster node replicates DDL by %s (wsrep_OSU_method), to itself only: ratchet's tables and the versions' DDL would change this node alone while their rows reach every node; migrate with wsrep_OSU_method=TOI", osu)
+}
+
+// inCluster reports whether the session's server is a node of a cluster that replicates
+// writes synchronously (Galera), where a session lock holds on one node only.
+func (s *session) inCluster(ctx context.Context) (bool, error) {
+	on, err := s.variable(ctx, s.m.dialect.ClusterProbe())
 	if err != nil {
 		return false, fmt.Errorf("asking whether the server is part of a cluster: %w", err)
 	}
 	return strings.EqualFold(on, "ON"), nil
+}
+
+// lockMethod returns the lock an upgrade takes on the session's database: [LockAdvisory] or
+// [LockLease] on a server, [LockAuto] where the database serialises writers itself.
+func (s *session) lockMethod(ctx context.Context) (LockMethod, error) {
+	if s.m.dialect.Lock() == nil {
+		return LockAuto, nil
+	}
+	cluster, err := s.inCluster(ctx)
+	if s.useLease(cluster) {
+		return LockLease, err
+	}
+	return LockAdvisory, err
 }
 
 // variable runs a query that returns one row (name, value), such as MySQL's SHOW VARIABLES
@@ -182,4 +244,17 @@ func (s *session) retryConflicts(ctx context.Context, fn func() error) error {
 		}
 		time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
 	}
+}
+
+// schemaUpgradeMethod returns how the session's cluster node replicates DDL (Galera's
+// wsrep_OSU_method), or "" on a single server.
+func (s *session) schemaUpgradeMethod(ctx context.Context) (string, error) {
+	if cluster, err := s.inCluster(ctx); err != nil || !cluster {
+		return "", err
+	}
+	method, err := s.variable(ctx, s.m.dialect.SchemaUpgradeMethod())
+	if err != nil {
+		return "", fmt.Errorf("reading how the cluster replicates DDL: %w", err)
+	}
+	return method, nil
 }

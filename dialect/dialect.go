@@ -77,6 +77,7 @@ type spec struct {
 	// clusterProbe and schemaUpgrade: see [Dialect.ClusterProbe], [Dialect.SchemaUpgradeMethod].
 	clusterProbe  string
 	schemaUpgrade string
+	causalReads   *SettingSQL
 }
 
 // specs holds the dialects' data, indexed by Dialect.

@@ -59,3 +59,21 @@ func (d Dialect) ClusterProbe() string { return d.spec().clusterProbe }
 // SchemaUpgradeMethod returns a query whose one row (name, value) names how the cluster
 // replicates DDL (Galera's wsrep_OSU_method: TOI or RSU), or "" where there is none.
 func (d Dialect) SchemaUpgradeMethod() string { return d.spec().schemaUpgrade }
+
+// SettingSQL reads and sets a session setting: Read returns its value, Set (%d: the value)
+// changes it, Value is the value ratchet sets.
+type SettingSQL struct {
+	Read, Set string
+	Value     int64
+}
+
+// CausalReads returns the setting that makes a cluster node's session wait, before each
+// statement, until the node has applied every write the cluster committed before it
+// (Galera's wsrep_sync_wait: reads, updates and deletes, inserts), or nil.
+func (d Dialect) CausalReads() *SettingSQL {
+	if c := d.spec().causalReads; c != nil {
+		v := *c
+		return &v
+	}
+	return nil
+}

@@ -97,6 +97,7 @@ FROM {table} WHERE repository_id = ?`,
 	},
 	clusterProbe:  "SHOW VARIABLES LIKE 'wsrep_on'",
 	schemaUpgrade: "SHOW VARIABLES LIKE 'wsrep_OSU_method'",
+	causalReads:   &SettingSQL{Read: "SELECT @@SESSION.wsrep_sync_wait", Set: "SET SESSION wsrep_sync_wait = %d", Value: 7},
 }
 
 // mysqlLockName derives the lock name from the key parameter and the current database.

@@ -130,12 +130,75 @@ func TestGaleraConcurrentSyncs(t *testing.T) {
 		// Read through the last node: what every node must agree on.
 		db := testdb.Open(t, c.NodeURL(c.Size()-1, name))
 		checkExactlyOnce(t, db, versions)
+		if trial == 0 {
+			checkPrimaryKeys(t, db, name)
+		}
 		db.Close()
 		if t.Failed() {
 			t.Fatalf("trial %d of %d failed", trial+1, trials)
 		}
 	}
 	t.Logf("%d trials of 8 concurrent runs over %d nodes in %v", trials, c.Size(), time.Since(start).Round(time.Millisecond))
+}
+
+// checkPrimaryKeys checks that every bookkeeping table has a primary key: Galera replicates
+// rows by their key, and refuses or mangles writes to tables without one.
+func checkPrimaryKeys(t *testing.T, db *sql.DB, schema string) {
+	t.Helper()
+	tables, err := testdb.Strings(db, `SELECT t.table_name FROM information_schema.tables t
+WHERE t.table_schema = ? AND t.table_name IN ('migrate_version', 'ratchet_history', 'ratchet_journal', 'ratchet_lock')
+	AND EXISTS (SELECT 1 FROM information_schema.table_constraints c
+		WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.constraint_type = 'PRIMARY KEY')
+ORDER BY t.table_name`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "migrate_version ratchet_history ratchet_journal ratchet_lock"; strings.Join(tables, " ") != want {
+		t.Errorf("bookkeeping tables with a primary key: %v, want %s", tables, want)
+	}
+}
+
+// TestGaleraSchemaUpgradeMethod: `db status` on a Galera node names how it replicates DDL
+// and the lock ratchet takes there; on a node that replicates DDL by RSU (this node only),
+// `db sync` refuses to write anything: ratchet's own tables would be created there alone.
+func TestGaleraSchemaUpgradeMethod(t *testing.T) {
+	c := testdb.SharedCluster(t)
+	name, err := c.CreateDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := counterRepo(t, 2)
+	args := []string{"--repository", repo, "--database", c.NodeURL(1, name)}
+	out := runRatchet(t, append(args, "db", "status")...).mustSucceed(t)
+	for _, want := range []string{"Galera cluster node: DDL replicates by TOI (wsrep_OSU_method)", "migration lock: a lease in ratchet_lock"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("db status does not say %q:\n%s", want, out)
+		}
+	}
+	admin := testdb.Open(t, c.NodeURL(1, "mysql"))
+	defer admin.Close()
+	if _, err := admin.Exec("SET GLOBAL wsrep_OSU_method = 'RSU'"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := admin.Exec("SET GLOBAL wsrep_OSU_method = 'TOI'"); err != nil {
+			t.Error(err)
+		}
+	}()
+	r := runRatchet(t, append(args, "db", "sync")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "replicates DDL by RSU") {
+		t.Errorf("db sync on an RSU node: want exit 1 and a refusal naming RSU\n%s", r)
+	}
+	if out := runRatchet(t, append(args, "db", "status")...).mustSucceed(t); !strings.Contains(out, "RSU (wsrep_OSU_method): DDL would change this node only, so ratchet refuses") {
+		t.Errorf("db status on an RSU node:\n%s", out)
+	}
+	for i := range c.Size() {
+		db := testdb.Open(t, c.NodeURL(i, name))
+		if tables, err := testdb.Strings(db, "SHOW TABLES"); err != nil || len(tables) != 0 {
+			t.Errorf("node %d: tables after the refused run: %v (%v), want none", i+1, tables, err)
+		}
+		db.Close()
+	}
 }
 
 // TestPgBouncerConcurrentSyncs runs 8 `db sync --lock lease` at once through PgBouncer in
