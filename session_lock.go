@@ -41,7 +41,7 @@ func ParseLockMethod(name string) (LockMethod, error) {
 			return LockMethod(m), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown lock method %q: must be %s", name, strings.Join(lockMethodNames[1:], " or "))
+	return 0, fmt.Errorf("unknown lock method %q: must be advisory, lease or auto", name)
 }
 
 var lockMethodNames = []string{"auto", "advisory", "lease"}
