@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -349,4 +350,79 @@ func TestGaleraKilledNode(t *testing.T) {
 	db := testdb.Open(t, c.NodeURL(0, name))
 	defer db.Close()
 	takeOver(t, repo, c.NodeURL(0, name), leaseExpiry(t, db))
+}
+
+// TestLeaseLostStopsTheRun holds the lease's row locked from another session while a run
+// works, so that its heartbeat cannot renew the lease: the run stops before its next version
+// with an error that says so, keeps the versions it applied, and a later run finishes.
+func TestLeaseLostStopsTheRun(t *testing.T) {
+	repo := writeRepo(t, map[string]string{
+		"001_first_default_upgrade.sql":   "CREATE TABLE first (id INTEGER NOT NULL PRIMARY KEY);",
+		"002_slow_mysql_upgrade.sql":      "CREATE TABLE slow (id INTEGER NOT NULL PRIMARY KEY);\nDO SLEEP(2);",
+		"002_slow_postgresql_upgrade.sql": "CREATE TABLE slow (id INTEGER NOT NULL PRIMARY KEY);\nSELECT pg_sleep(2);",
+		"003_last_default_upgrade.sql":    "CREATE TABLE last (id INTEGER NOT NULL PRIMARY KEY);",
+	})
+	for _, name := range []string{"postgresql", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			tdb := testdb.New(t, name)
+			args := []string{"--repository", repo, "--database", tdb.URL, "--lock", "lease", "--lease-duration", "1s"}
+			cmd, stdout, stderr := startRatchet(t, append(args, "db", "sync")...)
+			blocker := blockLease(t, tdb.DB)
+			err := cmd.Wait()
+			blocker.Rollback()
+			want := "ratchet: stopping before version 3: the migration lock's lease was lost: it could not be renewed within its 1s"
+			// The release waits for the blocker too, and warns that the lease will expire.
+			if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), want) {
+				t.Fatalf("ended with %v; want exit 1 and %q\nstdout:\n%s\nstderr:\n%s", err, want, stdout, stderr)
+			}
+			if !strings.Contains(stdout.String(), "1 -> 2") {
+				t.Errorf("version 2 was not reported applied before the stop:\n%s", stdout)
+			}
+			var v int
+			if err := tdb.DB.QueryRow("SELECT version FROM migrate_version").Scan(&v); err != nil || v != 2 {
+				t.Errorf("version after the stop: %d (%v), want 2", v, err)
+			}
+			if out := runRatchet(t, append(args, "db", "sync")...).mustSucceed(t); !strings.Contains(out, "2 -> 3") {
+				t.Errorf("the next run:\n%s", out)
+			}
+		})
+	}
+}
+
+// startRatchet starts the built binary and returns it running.
+func startRatchet(t *testing.T, args ...string) (cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
+	t.Helper()
+	cmd = exec.Command(ratchetBin, args...)
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
+}
+
+// blockLease waits for a lease row in ratchet_lock and locks it in a transaction of its own,
+// which the caller rolls back: until then nobody can renew the lease.
+func blockLease(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM ratchet_lock").Scan(&n); err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no lease was taken")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("SELECT * FROM ratchet_lock FOR UPDATE"); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
 }
