@@ -354,10 +354,12 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 
 // handOver returns the journal the next step starts with, when the journal row can pass to
 // it in this step's closing transaction: a fresh journalled SQL version whose first
-// statement commits by itself. nil otherwise.
+// statement commits by itself. nil otherwise, and nil once the run cannot be sure that it
+// holds the migration lock: it then stops before the next version with nothing of it
+// recorded.
 func (r *journalRun) handOver() *versiontable.Journal {
 	next := r.s.next
-	if next == nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
+	if next == nil || r.s.checkLock() != nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
 		next.From != r.step.Version || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
 		return nil
 	}

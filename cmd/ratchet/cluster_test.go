@@ -382,6 +382,11 @@ func TestLeaseLostStopsTheRun(t *testing.T) {
 			if err := tdb.DB.QueryRow("SELECT version FROM migrate_version").Scan(&v); err != nil || v != 2 {
 				t.Errorf("version after the stop: %d (%v), want 2", v, err)
 			}
+			// Nothing of version 3 is recorded: not even as running.
+			var journal int
+			if err := tdb.DB.QueryRow("SELECT count(*) FROM ratchet_journal").Scan(&journal); err == nil && journal != 0 {
+				t.Errorf("ratchet_journal has %d rows after a run that stopped between versions", journal)
+			}
 			if out := runRatchet(t, append(args, "db", "sync")...).mustSucceed(t); !strings.Contains(out, "2 -> 3") {
 				t.Errorf("the next run:\n%s", out)
 			}
