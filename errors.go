@@ -40,6 +40,10 @@ var (
 	// ErrLockLost: the run could not renew its lease on the migration lock in time (see
 	// [LockLease]), so another process may hold it; the run stopped before its next version.
 	ErrLockLost = lock.ErrLost
+	// ErrPooledSession: the session lock was taken in another server session than the one
+	// the run's next statement reached (a connection pooler in transaction mode), where it
+	// keeps nobody out; use [LockLease].
+	ErrPooledSession = lock.ErrSessionMoved
 )
 
 // repositoryError reports a repository this dialect cannot use, naming the file at fault.

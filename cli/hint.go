@@ -20,6 +20,8 @@ func hint(err error) string {
 		return " (wait and retry, or raise --lock-timeout)"
 	case errors.Is(err, ratchet.ErrLockLost):
 		return "; run `db sync` again: it continues once it holds the lock (if renewals keep failing, raise --lease-duration)"
+	case errors.Is(err, ratchet.ErrPooledSession):
+		return " (run with --lock lease)"
 	case errors.Is(err, ratchet.ErrNotControlled):
 		return " with `db version_control VERSION`"
 	case errors.As(err, &re):

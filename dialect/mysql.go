@@ -68,7 +68,8 @@ ORDER BY table_name`,
 	// GET_LOCK names are server-wide: the name includes the database, so that databases of
 	// one server do not wait for each other (names are limited to 64 characters).
 	lock: &LockSQL{
-		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0)",
+		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0), CONNECTION_ID()",
+		Session: "SELECT CONNECTION_ID()",
 		Unlock:  "SELECT RELEASE_LOCK(" + mysqlLockName + ")",
 		Holder: `SELECT CONCAT('connection ', p.id, ' as ', p.user, ' from ', p.host,
 	', running for ', p.time, 's')

@@ -47,7 +47,8 @@ ORDER BY table_name`,
 	// duplicate_database; unique_violation on pg_database when two sessions create it at once
 	existsCodes: []string{"42P04", "23505"},
 	lock: &LockSQL{
-		TryLock:    "SELECT pg_try_advisory_lock($1)",
+		TryLock:    "SELECT pg_try_advisory_lock($1), pg_backend_pid()",
+		Session:    "SELECT pg_backend_pid()",
 		Unlock:     "SELECT pg_advisory_unlock($1)",
 		NumericKey: true,
 		// A bigint advisory lock shows in pg_locks as classid (high half), objid (low half),

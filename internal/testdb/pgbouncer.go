@@ -1,6 +1,7 @@
 package testdb
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"net/url"
@@ -55,6 +56,8 @@ func StartPgBouncer(t testing.TB, serverURL string) *PgBouncer {
 		target += " password=" + pw
 	}
 	// auth_type any: clients log in as anyone, the server connections as the user above.
+	// Server connections are handed out in turn, not the last used first, so that a
+	// client's statements move between them whenever more than one is idle.
 	ini := fmt.Sprintf(`[databases]
 * = %s
 [pgbouncer]
@@ -64,6 +67,7 @@ unix_socket_dir =
 auth_type = any
 pool_mode = transaction
 default_pool_size = %d
+server_round_robin = 1
 max_client_conn = 200
 ignore_startup_parameters = extra_float_digits
 logfile = %s
@@ -131,6 +135,29 @@ func (p *PgBouncer) runAs(name, dir, config string) error {
 	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	return nil
+}
+
+// Warm opens every server connection of the pool for database name, by holding PoolSize
+// transactions open at once: from then on a client's consecutive statements run on
+// different server connections.
+func (p *PgBouncer) Warm(t testing.TB, name string) {
+	t.Helper()
+	db := Open(t, p.URL(name))
+	defer db.Close()
+	var txs []*sql.Tx
+	for range PoolSize {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	for _, tx := range txs {
+		tx.Rollback()
+	}
 }
 
 // URL returns the ratchet URL of database name through the pooler. It asks pgx for the
