@@ -49,7 +49,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	if g.app.repo == nil {
 		fs.StringVar(&g.repository, "repository", "", "repository directory (env "+envRepository+"; default "+defaultRepository+")")
 	}
-	fs.StringArrayVar(&g.configFiles, "config-file", nil, "INI config file ([database] connection, [ratchet] repository, backup_dir, lock_timeout); repeatable, later files win")
+	fs.StringArrayVar(&g.configFiles, "config-file", nil, "INI config file ([database] connection, [ratchet] repository, backup_dir, lock_timeout, lock, lease_duration); repeatable, later files win")
 	fs.StringVar(&g.output, "output", "text", "output format: text or json")
 	fs.DurationVar(&g.lockTimeout, "lock-timeout", defaultLockTimeout, "how long to wait for another process migrating the same database")
 	fs.StringVar(&g.lock, "lock", "auto", "migration lock on a server: advisory (session lock), lease (a row in ratchet_lock: Galera clusters, PgBouncer in transaction mode) or auto (lease on Galera, else advisory)")
@@ -78,13 +78,6 @@ func (g *globals) resolve() (*settings, error) {
 		return nil, usageErrorf("--output %q: must be text or json", g.output)
 	}
 	s := &settings{json: g.output == "json", lockTimeout: g.lockTimeout, lease: g.lease}
-	var err error
-	if s.lock, err = ratchet.ParseLockMethod(g.lock); err != nil {
-		return nil, usageErrorf("--lock: %v", err)
-	}
-	if s.lease < time.Second {
-		return nil, usageErrorf("--lease-duration %v: must be at least 1s", s.lease)
-	}
 	for _, name := range []string{"database", "repository"} {
 		// An empty value given on purpose (say, an unset shell variable) must not mean the
 		// default: that would be another database or repository than the one meant.
@@ -94,6 +87,7 @@ func (g *globals) resolve() (*settings, error) {
 	}
 	file := &config.Settings{}
 	if len(g.configFiles) > 0 {
+		var err error
 		if file, err = config.Load(g.configFiles...); err != nil {
 			return nil, usageError(err)
 		}
@@ -116,7 +110,31 @@ func (g *globals) resolve() (*settings, error) {
 	if s.lockTimeout <= 0 {
 		return nil, usageErrorf("--lock-timeout %v: must be positive", s.lockTimeout)
 	}
+	if err := g.resolveLock(s, file); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// resolveLock sets the migration lock's method and lease length from the flags or the
+// config files.
+func (g *globals) resolveLock(s *settings, file *config.Settings) error {
+	method, source := g.lock, "--lock"
+	if !g.flags.Changed("lock") && file.Lock != "" {
+		method, source = file.Lock, file.Sources["lock"]+": lock"
+	}
+	var err error
+	if s.lock, err = ratchet.ParseLockMethod(method); err != nil {
+		return usageErrorf("%s: %v", source, err)
+	}
+	source = "--lease-duration"
+	if !g.flags.Changed("lease-duration") && file.LeaseDuration > 0 {
+		s.lease, source = file.LeaseDuration, file.Sources["lease_duration"]+": lease_duration"
+	}
+	if s.lease < time.Second {
+		return usageErrorf("%s %v: must be at least 1s", source, s.lease)
+	}
+	return nil
 }
 
 func (g *globals) flagValue(name, value string) string {

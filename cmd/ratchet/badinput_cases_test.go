@@ -268,6 +268,12 @@ func badInputCases() []badInput {
 		badInput{name: "config lock_timeout not a number", prep: func(t *testing.T, e *badEnv) {
 			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock_timeout = soon\n")
 		}, want: `conf\.ini:4: lock_timeout = "soon": want a whole number of seconds or a duration`, args: configArgs("db", "sync")},
+		badInput{name: "config lock method unknown", prep: func(t *testing.T, e *badEnv) {
+			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock = galera\n")
+		}, want: `conf\.ini:4: lock: unknown lock method "galera": must be advisory, lease or auto$`, args: configArgs("db", "sync")},
+		badInput{name: "config lease_duration too short", prep: func(t *testing.T, e *badEnv) {
+			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlease_duration = 10ms\n")
+		}, want: `conf\.ini:4: lease_duration 10ms: must be at least 1s$`, args: configArgs("db", "sync")},
 		badInput{name: "config lock_timeout zero", prep: func(t *testing.T, e *badEnv) {
 			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock_timeout = 0\n")
 		}, want: `conf\.ini:4: lock_timeout = "0": must be positive`, args: configArgs("db", "sync")},

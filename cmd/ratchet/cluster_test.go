@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,4 +457,26 @@ func TestPgBouncerAdvisoryLockRefused(t *testing.T) {
 	}
 	runRatchet(t, append(args, "--lock", "lease", "db", "sync")...).mustSucceed(t)
 	checkExactlyOnce(t, tdb.DB, 3)
+}
+
+// TestLockMethodFromConfig: `[ratchet] lock` and `lease_duration` in a config file choose
+// the lease on a single server too; the flags override them.
+func TestLockMethodFromConfig(t *testing.T) {
+	tdb := testdb.New(t, "mysql")
+	repo := counterRepo(t, 2)
+	conf := filepath.Join(t.TempDir(), "glance.conf")
+	if err := os.WriteFile(conf, []byte("[database]\nconnection = "+tdb.URL+"\n[ratchet]\nlock = lease\nlease_duration = 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--repository", repo, "--config-file", conf}
+	if out := runRatchet(t, append(args, "db", "status")...).mustSucceed(t); !strings.Contains(out, "migration lock: a lease in ratchet_lock") {
+		t.Errorf("db status with lock = lease in the config file:\n%s", out)
+	}
+	if out := runRatchet(t, append(args, "--lock", "advisory", "db", "status")...).mustSucceed(t); strings.Contains(out, "lease") {
+		t.Errorf("db status with --lock advisory over the config file:\n%s", out)
+	}
+	runRatchet(t, append(args, "db", "sync")...).mustSucceed(t)
+	if tables := tdb.Tables(t); !slices.Contains(tables, "ratchet_lock") {
+		t.Errorf("tables after db sync with the lease: %v, want ratchet_lock among them", tables)
+	}
 }
