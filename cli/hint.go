@@ -38,8 +38,18 @@ func hint(err error) string {
 		return "; run `db sync` again once the server is back"
 	case errors.Is(err, ratchet.ErrNotAtomic):
 		return "; run without --atomic"
+	case preparedStatementLost(err):
+		return " (a pooler in transaction mode, such as PgBouncer, in front of the server? add default_query_exec_mode=simple_protocol to the URL and run with --lock lease)"
 	}
 	return ""
+}
+
+// preparedStatementLost reports PostgreSQL's errors for a prepared statement that is not on
+// the server connection the client thinks it is on: what pgx's statement cache meets
+// behind a pooler in transaction mode.
+func preparedStatementLost(err error) bool {
+	var state interface{ SQLState() string }
+	return errors.As(err, &state) && (state.SQLState() == "26000" || state.SQLState() == "42P05")
 }
 
 // stoppedHint spells out the choices for a version that stopped part way.

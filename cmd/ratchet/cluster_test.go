@@ -480,3 +480,17 @@ func TestLockMethodFromConfig(t *testing.T) {
 		t.Errorf("tables after db sync with the lease: %v, want ratchet_lock among them", tables)
 	}
 }
+
+// TestPgBouncerPreparedStatementsHint: through PgBouncer in transaction mode, pgx's default
+// prepared and cached statements land on server connections that do not have them; the
+// error says what to add to the URL.
+func TestPgBouncerPreparedStatementsHint(t *testing.T) {
+	tdb := testdb.New(t, "postgresql")
+	pb := testdb.StartPgBouncer(t, tdb.URL)
+	pb.Warm(t, tdb.Name)
+	url := strings.Replace(pb.URL(tdb.Name), "default_query_exec_mode=simple_protocol", "default_query_exec_mode=cache_statement", 1)
+	r := runRatchet(t, "--repository", counterRepo(t, 2), "--database", url, "--lock", "lease", "db", "sync")
+	if r.code != 1 || !strings.Contains(r.stderr, "add default_query_exec_mode=simple_protocol to the URL") {
+		t.Errorf("db sync with pgx's statement cache through PgBouncer: want exit 1 and the hint\n%s", r)
+	}
+}
