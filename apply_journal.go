@@ -329,15 +329,21 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 			queries = append(queries, st.Query)
 			args = append(args, st.Args...)
 		}
-		res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
-		if err == nil {
-			err = s.table.CheckAdvanced(res, step.From, step.Version)
-		}
-		if err == nil {
-			err = s.commit(ctx)
-		}
+		// Bookkeeping only: a cluster's certification conflict rolled all of it back.
+		err := s.retryConflicts(ctx, func() error {
+			res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
+			if err == nil {
+				err = s.table.CheckAdvanced(res, step.From, step.Version)
+			}
+			if err == nil {
+				err = s.commit(ctx)
+			}
+			if err != nil {
+				s.rollback(ctx)
+			}
+			return err
+		})
 		if err != nil {
-			s.rollback(ctx)
 			return nil, err
 		}
 		if next != nil {
