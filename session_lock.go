@@ -105,6 +105,9 @@ func (s *session) lockMigration(ctx context.Context) error {
 		}
 	}
 	if s.useLease(cluster) {
+		if n := m.db.Stats().MaxOpenConnections; n > 0 && n < 2 {
+			return errors.New("the lease lock renews itself on a connection of its own, but the *sql.DB allows one connection (SetMaxOpenConns)")
+		}
 		s.lease, err = lock.AcquireLease(ctx, m.db, m.dialect, lock.LeaseConfig{
 			Table: m.dialect.Qualified(s.table.Schema(), versiontable.LockTable), RepositoryID: m.repo.ID(),
 			Length: m.cfg.leaseDuration, Timeout: m.cfg.lockTimeout, Conflict: m.conflict,

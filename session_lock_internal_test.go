@@ -64,3 +64,4 @@ func TestParseLockMethod(t *testing.T) {
 		t.Error("ParseLockMethod(\"foo\") accepted")
 	}
 }
+
