@@ -64,4 +64,3 @@ func TestParseLockMethod(t *testing.T) {
 		t.Error("ParseLockMethod(\"foo\") accepted")
 	}
 }
-
