@@ -269,6 +269,7 @@ func takeOver(t *testing.T, repo, url, expires string) {
 		if r.code != 1 || !strings.Contains(r.stderr, "db sync --resume") {
 			t.Fatalf("the run after the kill:\n%s", r)
 		}
+		t.Logf("the journal asks to resume: %s", strings.TrimSpace(r.stderr))
 		runRatchet(t, append(args, "db", "sync", "--resume")...).mustSucceed(t)
 	}
 	db := testdb.Open(t, url)
