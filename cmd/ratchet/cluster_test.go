@@ -300,18 +300,26 @@ func takeOver(t *testing.T, repo, url, expires string) {
 	}
 }
 
+// startOnCluster starts `db sync` of a killRepo on a fresh database through node i of the
+// shared cluster, with a 3s lease, and returns it running its second version.
+func startOnCluster(t *testing.T, i int) (c *testdb.Cluster, name, repo string, cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
+	t.Helper()
+	c = testdb.SharedCluster(t)
+	name, err := c.CreateDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo = killRepo(t)
+	cmd, stdout, stderr = startPastFirstVersion(t, "--repository", repo, "--database", c.NodeURL(i, name), "--lease-duration", "3s", "db", "sync")
+	return c, name, repo, cmd, stdout, stderr
+}
+
 // TestGaleraKilledRunLeaseTakenOver kills `db sync` (SIGKILL) in the middle of a version
 // on node 1. Its lease stays until it expires: a run on node 2 with a shorter lock timeout
 // gives up, naming the dead holder; a run that waits takes over once the lease has expired,
 // not before, and finishes the migration, every version applied once.
 func TestGaleraKilledRunLeaseTakenOver(t *testing.T) {
-	c := testdb.SharedCluster(t)
-	name, err := c.CreateDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := killRepo(t)
-	cmd, stdout, stderr := startPastFirstVersion(t, "--repository", repo, "--database", c.NodeURL(0, name), "--lease-duration", "3s", "db", "sync")
+	c, name, repo, cmd, stdout, stderr := startOnCluster(t, 0)
 	pid := cmd.Process.Pid
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -335,13 +343,7 @@ func TestGaleraKilledRunLeaseTakenOver(t *testing.T) {
 // once the lease has expired and finishes, every version applied once. The node then
 // rejoins the cluster.
 func TestGaleraKilledNode(t *testing.T) {
-	c := testdb.SharedCluster(t)
-	name, err := c.CreateDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := killRepo(t)
-	cmd, stdout, stderr := startPastFirstVersion(t, "--repository", repo, "--database", c.NodeURL(2, name), "--lease-duration", "3s", "db", "sync")
+	c, name, repo, cmd, stdout, stderr := startOnCluster(t, 2)
 	if err := c.Kill(2); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +352,7 @@ func TestGaleraKilledNode(t *testing.T) {
 			t.Errorf("node 3 did not rejoin: %v", err)
 		}
 	})
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if cmd.ProcessState.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), "ratchet: ") {
 		t.Errorf("the run on the killed node ended with %v; want exit 1 and an error\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
@@ -399,18 +401,6 @@ func TestLeaseLostStopsTheRun(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startRatchet starts the built binary and returns it running.
-func startRatchet(t *testing.T, args ...string) (cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
-	t.Helper()
-	cmd = exec.Command(ratchetBin, args...)
-	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, stdout, stderr
 }
 
 // blockLease waits for a lease row in ratchet_lock and locks it in a transaction of its own,

@@ -93,20 +93,18 @@ func (s *Settings) set(file string, a assignment) error {
 		s.Repository = a.value
 	case a.is("ratchet", "backup_dir"):
 		s.BackupDir = a.value
-	case a.is("ratchet", "lock_timeout"):
+	case a.is("ratchet", "lock_timeout"), a.is("ratchet", "lease_duration"):
 		d, err := parseLockTimeout(a.value)
 		if err != nil {
-			return lineError(file, a.line, "lock_timeout = %q: %v", a.value, err)
+			return lineError(file, a.line, "%s = %q: %v", a.key, a.value, err)
 		}
-		s.LockTimeout = d
+		if a.key == "lock_timeout" {
+			s.LockTimeout = d
+		} else {
+			s.LeaseDuration = d
+		}
 	case a.is("ratchet", "lock"):
 		s.Lock = a.value
-	case a.is("ratchet", "lease_duration"):
-		d, err := parseLockTimeout(a.value)
-		if err != nil {
-			return lineError(file, a.line, "lease_duration = %q: %v", a.value, err)
-		}
-		s.LeaseDuration = d
 	default:
 		return nil
 	}

@@ -165,7 +165,7 @@ func (c *Cluster) waitSynced(ctx context.Context, i int) error {
 		return err
 	}
 	defer db.Close()
-	last := errors.New("not yet asked")
+	var last error
 	for {
 		state, size, err := nodeStatus(ctx, db)
 		switch {
