@@ -97,7 +97,7 @@ func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
 		if skip, err := s.checkCurrent(ctx, s.conn, step); err != nil || skip {
 			return skip, err
 		}
-		return false, s.inTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
+		return false, s.bookkeepingTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
 	}
 	if s.handedOver == step.Version {
 		// The previous version's closing transaction, which advanced the version to this
@@ -351,7 +351,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		}
 		return &e, nil
 	}
-	err := s.inTx(ctx, func() error { return r.record(ctx, s.conn, e) })
+	err := s.bookkeepingTx(ctx, func() error { return r.record(ctx, s.conn, e) })
 	if err != nil {
 		return nil, err
 	}

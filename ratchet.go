@@ -139,15 +139,15 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 		return nil, errors.New("ratchet: New: nil repository")
 	}
 	cfg := config{
-		logger:        slog.New(slog.DiscardHandler),
-		events:        func(Event) {},
-		repoPath:      repo.Path(),
-		appliedBy:     defaultAppliedBy(),
-		lockTimeout:   60 * time.Second,
-		now:           time.Now,
-		driver:        genericDriver{},
-		leaseDuration: DefaultLeaseDuration,
+		logger:      slog.New(slog.DiscardHandler),
+		events:      func(Event) {},
+		repoPath:    repo.Path(),
+		appliedBy:   defaultAppliedBy(),
+		lockTimeout: 60 * time.Second,
+		now:         time.Now,
+		driver:      genericDriver{},
 	}
+	cfg.leaseDuration = DefaultLeaseDuration
 	for _, o := range opts {
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -209,17 +209,15 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 		return interrupted(ctx, m.busy(err))
 	}
 	defer s.close(ctx)
-	return interrupted(ctx, m.busy(s.retryConflicts(ctx, func() error {
-		return s.inTx(ctx, func() error {
-			st, err := s.readState(ctx)
-			if err != nil {
-				return err
-			}
-			if st.controlled {
-				return &AlreadyControlledError{Version: st.version}
-			}
-			return s.stamp(ctx, st, version)
-		})
+	return interrupted(ctx, m.busy(s.bookkeepingTx(ctx, func() error {
+		st, err := s.readState(ctx)
+		if err != nil {
+			return err
+		}
+		if st.controlled {
+			return &AlreadyControlledError{Version: st.version}
+		}
+		return s.stamp(ctx, st, version)
 	})))
 }
 

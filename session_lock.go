@@ -236,6 +236,12 @@ func (m *Migrator) conflict(err error) bool {
 // conflictRetries bounds how often bookkeeping rolled back by a conflict runs again.
 const conflictRetries = 5
 
+// bookkeepingTx runs fn, which writes bookkeeping only, in a transaction (see inTx), again
+// when a conflict rolled it back (see retryConflicts).
+func (s *session) bookkeepingTx(ctx context.Context, fn func() error) error {
+	return s.retryConflicts(ctx, func() error { return s.inTx(ctx, fn) })
+}
+
 // retryConflicts runs fn, a transaction of bookkeeping only, again when the database rolled
 // it back for conflicting with another writer: nothing of it took effect, so nothing runs
 // twice, and such a conflict is not the failure of a version.

@@ -202,29 +202,27 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 // it first. It reports whether this call stamped it, the state before, and, when the version
 // table was there already with other repositories' rows, a note that says so.
 func (s *session) stampEmpty(ctx context.Context) (stamped bool, before state, note string, err error) {
-	err = s.retryConflicts(ctx, func() error {
-		return s.inTx(ctx, func() error {
-			st, err := s.readState(ctx)
+	err = s.bookkeepingTx(ctx, func() error {
+		st, err := s.readState(ctx)
+		if err != nil {
+			return err
+		}
+		before = st
+		if st.controlled {
+			return nil
+		}
+		if err := st.controllable(); err != nil {
+			return err
+		}
+		if st.hasVersionTable {
+			ids, err := s.table.Repositories(ctx, s.conn)
 			if err != nil {
 				return err
 			}
-			before = st
-			if st.controlled {
-				return nil
-			}
-			if err := st.controllable(); err != nil {
-				return err
-			}
-			if st.hasVersionTable {
-				ids, err := s.table.Repositories(ctx, s.conn)
-				if err != nil {
-					return err
-				}
-				note = fmt.Sprintf("%s has no row for repository %q (it has rows for %s)", s.table.Name(), s.m.repo.ID(), quoteList(ids))
-			}
-			stamped = true
-			return s.stamp(ctx, st, 0)
-		})
+			note = fmt.Sprintf("%s has no row for repository %q (it has rows for %s)", s.table.Name(), s.m.repo.ID(), quoteList(ids))
+		}
+		stamped = true
+		return s.stamp(ctx, st, 0)
 	})
 	return stamped, before, note, err
 }
