@@ -85,17 +85,21 @@ func AcquireLease(ctx context.Context, db *sql.DB, d dialect.Dialect, cfg LeaseC
 	return l, nil
 }
 
-// createTable creates the lock table unless it exists. Two sessions creating it at once
-// may make one fail (PostgreSQL's catalog); the table is then there all the same.
+// createTable creates the lock table unless it exists: a run on a cluster then pays for no
+// DDL, which every node would have to apply. Two sessions creating it at once may make one
+// fail (PostgreSQL's catalog); the table is then there all the same.
 func (l *Lease) createTable(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, l.sql.Create)
-	if err == nil {
+	exists := func() bool {
+		_, _, _, _, err := l.read(ctx)
+		return err == nil || errors.Is(err, sql.ErrNoRows)
+	}
+	if exists() {
 		return nil
 	}
-	if _, _, _, _, herr := l.read(ctx); herr == nil || errors.Is(herr, sql.ErrNoRows) {
-		return nil
+	if _, err := l.db.ExecContext(ctx, l.sql.Create); err != nil && !exists() {
+		return fmt.Errorf("creating the lock table: %w", err)
 	}
-	return fmt.Errorf("creating the lock table: %w", err)
+	return nil
 }
 
 // micros is the lease length as the statements take it.
