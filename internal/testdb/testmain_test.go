@@ -1,7 +1,6 @@
 package testdb
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -10,11 +9,4 @@ import (
 
 // TestMain ends the run with a summary of the tests skipped for want of a server, a tool
 // or the corpus, on the terminal: go test shows a passing package's output only with -v.
-func TestMain(m *testing.M) {
-	code := testenv.Main(m)
-	if err := StopSharedCluster(); err != nil {
-		fmt.Fprintln(os.Stderr, "testdb: stopping the galera cluster:", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
