@@ -229,7 +229,6 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 	return nil
 }
 
-
 // stampEmpty puts an empty database under version control at 0, unless another process did
 // it first. It reports whether this call stamped it, the state before, and, when the version
 // table was there already with other repositories' rows, a note that says so.
