@@ -22,6 +22,9 @@ const maxBatchSize = 64 << 10
 // transaction as a *sql.Tx: then they run one per Exec in it.
 func (s *session) applyAtomic(ctx context.Context, plan *Plan, res *Result) error {
 	a := &atomicRun{s: s, plan: plan}
+	if err := s.checkLock(); err != nil {
+		return fmt.Errorf("stopping before the upgrade: %w", err)
+	}
 	var err error
 	if slices.ContainsFunc(plan.Steps, func(st Step) bool { return st.Script.Kind == repository.Go }) {
 		err = s.goTx(ctx, func(tx *sql.Tx) error {

@@ -149,7 +149,7 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 		return a, nil
 	}
 	recorded := false
-	err = s.inTx(ctx, func() error {
+	err = s.bookkeepingTx(ctx, func() error {
 		if skip, err := s.claim(ctx, s.conn, step); err != nil || skip {
 			return err // skip: another run recorded it complete meanwhile
 		}
@@ -190,8 +190,8 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 			return false, nil
 		}
 		// A long migration checks its lock before every batch, not only before every part.
-		if err := s.checkLock(ctx); err != nil {
-			return false, err
+		if err := s.checkLock(); err != nil {
+			return false, fmt.Errorf("stopping before the next batch of %s: %w", b.step.describe(), err)
 		}
 		p, err := b.batch(ctx)
 		if errors.Is(err, versiontable.ErrConcurrentUpdate) && ctx.Err() == nil {
@@ -254,8 +254,18 @@ func (b *batcher) interrupted(ctx context.Context, err error) error {
 		ctx.Err(), b.step.Version, b.rows)}
 }
 
-// batch runs and commits one batch with its checkpoint.
-func (b *batcher) batch(ctx context.Context) (repository.Progress, error) {
+// batch runs and commits one batch with its checkpoint, again when a conflict with another
+// writer (a deadlock, a cluster's certification failure) rolled all of it back.
+func (b *batcher) batch(ctx context.Context) (p repository.Progress, err error) {
+	err = b.s.retryConflicts(ctx, func() error {
+		p, err = b.batchOnce(ctx)
+		return err
+	})
+	return p, err
+}
+
+// batchOnce runs and commits one batch with its checkpoint.
+func (b *batcher) batchOnce(ctx context.Context) (repository.Progress, error) {
 	s, step := b.s, b.step
 	// checkpoint checks the window is where the batch started — the cursor of version
 	// cursorVersion — and records p.

@@ -97,7 +97,7 @@ func (r *journalRun) start(ctx context.Context) (skip bool, err error) {
 		if skip, err := s.checkCurrent(ctx, s.conn, step); err != nil || skip {
 			return skip, err
 		}
-		return false, s.inTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
+		return false, s.bookkeepingTx(ctx, func() error { return s.table.ReplaceJournal(ctx, s.conn, r.j) })
 	}
 	if s.handedOver == step.Version {
 		// The previous version's closing transaction, which advanced the version to this
@@ -335,15 +335,21 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 			queries = append(queries, st.Query)
 			args = append(args, st.Args...)
 		}
-		res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
-		if err == nil {
-			err = s.table.CheckAdvanced(res, step.move())
-		}
-		if err == nil {
-			err = s.commit(ctx)
-		}
+		// Bookkeeping only: a cluster's certification conflict rolled all of it back.
+		err := s.retryConflicts(ctx, func() error {
+			res, err := s.conn.ExecContext(ctx, strings.Join(queries, ";\n"), args...)
+			if err == nil {
+				err = s.table.CheckAdvanced(res, step.move())
+			}
+			if err == nil {
+				err = s.commit(ctx)
+			}
+			if err != nil {
+				s.rollback(ctx)
+			}
+			return err
+		})
 		if err != nil {
-			s.rollback(ctx)
 			return nil, err
 		}
 		if next != nil {
@@ -351,7 +357,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		}
 		return &e, nil
 	}
-	err := s.inTx(ctx, func() error { return r.record(ctx, s.conn, e) })
+	err := s.bookkeepingTx(ctx, func() error { return r.record(ctx, s.conn, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -360,11 +366,13 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 
 // handOver returns the journal the next step starts with, when the journal row can pass to
 // it in this step's closing transaction: a fresh journalled SQL version whose first
-// statement commits by itself. nil otherwise.
+// statement commits by itself. nil otherwise, and nil once the run cannot be sure that it
+// holds the migration lock: it then stops before the next version with nothing of it
+// recorded.
 func (r *journalRun) handOver() *versiontable.Journal {
 	next := r.s.next
 	// Only to a step that moves the same position (the same phase), in the same window.
-	if next == nil || !next.Journalled || next.Recovering || next.Script == nil || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
+	if next == nil || r.s.checkLock() != nil || !next.Journalled || next.Recovering || next.Script == nil || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
 		next.Phase != r.step.Phase || r.step.closes || next.opens > 0 || next.From != r.step.Version ||
 		r.s.m.skips(*next, 0) || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
 		return nil

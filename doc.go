@@ -31,6 +31,18 @@
 // transaction instead. Within a run each statement is sent at most once and a Go migration's
 // Up is called at most once per version: failures are located by the execution itself.
 //
+// # Rolling upgrades
+//
+// A version with expand, migrate or contract parts (`NNN_desc_<dbms>_expand.sql`, …, or Go
+// registrations with a Phase, and [repository.DataMigration]) is rolling: [Migrator.Expand],
+// [Migrator.Migrate] and [Migrator.Contract] run its phases while the old and the new
+// release of a service share the database, each part in its own transaction (journalled on
+// MySQL) with the record of it, a data migration in batches that commit with their
+// checkpoint. The version table keeps saying the last version fully applied until contract;
+// [Migrator.State] says how far the open window went, and [RequireAtLeast] and
+// [RequireAtMost] let a release refuse a schema it cannot run on. [Migrator.Upgrade] applies
+// rolling versions offline, every phase in turn, without their online blocks.
+//
 // # Concurrency
 //
 // A Migrator is safe for concurrent use, and so is running several processes against one
@@ -55,7 +67,7 @@
 // Conditions a caller branches on are sentinels, matched with [errors.Is]:
 // [ErrNotControlled], [ErrAlreadyControlled], [ErrDowngrade], [ErrVersionNotFound],
 // [ErrInvalidVersion], [ErrNoScript], [ErrStopped], [ErrNotAtomic], [ErrLockTimeout],
-// [ErrRefusedStatement]. Failures carry their details in typed errors, matched with
+// [ErrRefusedStatement], [ErrWindow], [ErrOffline], [ErrDataPending]. Failures carry their details in typed errors, matched with
 // [errors.As]: [*ScriptError] (file, line, statement, the database's code),
 // [*NotControlledError], [*DowngradeError], [*StoppedVersionError], [*LockTimeoutError],
 // [*SanityError]. Errors say what happened, not which command to type next: that is the

@@ -38,6 +38,16 @@ type BatchDriver interface {
 	ExecBatch(ctx context.Context, conn any, stmts []string) (completed int, err error)
 }
 
+// ConflictDriver is a [Driver] that recognises a transaction the database rolled back
+// because it conflicted with another one — a deadlock, a Galera cluster's certification
+// failure — which changed nothing and can run again. ratchet runs its own bookkeeping again
+// after such a conflict rather than failing the run.
+type ConflictDriver interface {
+	Driver
+	// Conflict reports whether err is such a rollback.
+	Conflict(err error) bool
+}
+
 // CopyDriver is a [Driver] that runs a COPY … FROM STDIN with the rows that follow it in a
 // script (as pg_dump writes them) through the database's COPY protocol, as psql does. Without
 // one, such a script is refused before anything runs.

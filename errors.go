@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ratchetdb/ratchet/internal/lock"
 )
 
 // Sentinel errors that callers branch on with [errors.Is]. The typed errors below wrap them
@@ -35,6 +37,13 @@ var (
 	ErrRefusedStatement = errors.New("statement refused")
 	// ErrLockTimeout: another process held the migration lock for the whole lock timeout.
 	ErrLockTimeout = errors.New("timed out waiting for the migration lock")
+	// ErrLockLost: the run could not renew its lease on the migration lock in time (see
+	// [LockLease]), so another process may hold it; the run stopped before its next version.
+	ErrLockLost = lock.ErrLost
+	// ErrPooledSession: the session lock was taken in another server session than the one
+	// the run's next statement reached (a connection pooler in transaction mode), where it
+	// keeps nobody out; use [LockLease].
+	ErrPooledSession = lock.ErrSessionMoved
 )
 
 // repositoryError reports a repository this dialect cannot use, naming the file at fault.

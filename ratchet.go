@@ -43,6 +43,9 @@ type config struct {
 	appliedBy   string
 	lockTimeout time.Duration
 	now         func() time.Time
+	// lockMethod and leaseDuration: see [WithLock], [WithLeaseDuration].
+	lockMethod    LockMethod
+	leaseDuration time.Duration
 }
 
 // Option configures a [Migrator].
@@ -144,6 +147,7 @@ func New(db *sql.DB, d dialect.Dialect, repo *repository.Repository, opts ...Opt
 		now:         time.Now,
 		driver:      genericDriver{},
 	}
+	cfg.leaseDuration = DefaultLeaseDuration
 	for _, o := range opts {
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -205,7 +209,7 @@ func (m *Migrator) VersionControl(ctx context.Context, version int) error {
 		return interrupted(ctx, m.busy(err))
 	}
 	defer s.close(ctx)
-	return interrupted(ctx, m.busy(s.inTx(ctx, func() error {
+	return interrupted(ctx, m.busy(s.bookkeepingTx(ctx, func() error {
 		st, err := s.readState(ctx)
 		if err != nil {
 			return err

@@ -511,7 +511,7 @@ func (m *Migrator) lintGate(from, to int) error {
 
 // openWindow opens the window the step starts, unless it is open already.
 func (s *session) openWindow(ctx context.Context, step Step) error {
-	return s.inTx(ctx, func() error {
+	return s.bookkeepingTx(ctx, func() error {
 		w, err := s.table.ReadWindow(ctx, s.conn)
 		switch {
 		case err != nil:
@@ -527,7 +527,7 @@ func (s *session) openWindow(ctx context.Context, step Step) error {
 
 // applyEmpty records a phase the version has nothing for.
 func (s *session) applyEmpty(ctx context.Context, step Step) (*AppliedVersion, error) {
-	err := s.inTx(ctx, func() error {
+	err := s.bookkeepingTx(ctx, func() error {
 		_, err := s.claim(ctx, s.conn, step)
 		return err
 	})
@@ -794,7 +794,7 @@ func (s *session) waitToRetry(ctx context.Context, step Step, k int, err error) 
 // to migrate. It asks under the write lock, from the window as it is then: another run may
 // have contracted versions meanwhile, whose queries name what their contract dropped.
 func (s *session) checkNothingPending(ctx context.Context) error {
-	return s.inTx(ctx, func() error {
+	return s.bookkeepingTx(ctx, func() error {
 		st, err := s.readState(ctx)
 		if err != nil || st.window == nil {
 			return err

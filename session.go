@@ -26,7 +26,8 @@ type session struct {
 	setting    string
 	hasSetting bool
 	lock       *lock.Lock
-	undo       []string // statements that restore the connection's settings, in order
+	lease      *lock.Lease // the migration lock instead of lock, where a session lock cannot be one
+	undo       []string    // statements that restore the connection's settings, in order
 	// broken is set when the connection is in a state that must not reach a pool: a
 	// transaction that could not be ended, a setting that could not be restored.
 	broken bool
@@ -65,20 +66,16 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 		}
 		s.undo = append(s.undo, fmt.Sprintf(t.Set, old))
 	}
-	if migrate {
-		if s.lock, err = lock.Acquire(ctx, conn, m.dialect, m.repo.ID(), m.cfg.lockTimeout); err != nil {
-			var timeout *lock.TimeoutError
-			if errors.As(err, &timeout) {
-				return nil, &LockTimeoutError{Timeout: timeout.Timeout, Holder: timeout.Holder}
-			}
-			return nil, err
-		}
-	}
 	schema, err := versiontable.Schema(ctx, m.dialect, conn)
 	if err != nil {
 		return nil, err
 	}
 	s.table = versiontable.New(m.dialect, schema, m.repo.VersionTable(), m.repo.ID())
+	if migrate {
+		if err := s.lockMigration(ctx); err != nil {
+			return nil, err
+		}
+	}
 	// Only a run that writes begins transactions, which start from the run's setting.
 	if q := m.dialect.ReadSetting(); q != "" && migrate {
 		if err := conn.QueryRowContext(ctx, q).Scan(&s.setting); err != nil {
@@ -96,7 +93,7 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 func (s *session) close(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	var errs []error
-	if err := s.lock.Release(ctx); err != nil {
+	if err := s.releaseLock(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	for _, q := range s.undo {

@@ -46,6 +46,7 @@ func (s *session) readStateOn(ctx context.Context, q versiontable.Querier) (stat
 			st.hasJournal = true
 		case t == versiontable.RollingTable:
 			st.hasRolling = true
+		case t == versiontable.LockTable:
 		default:
 			st.userTables = append(st.userTables, t)
 		}

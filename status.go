@@ -32,6 +32,13 @@ type Status struct {
 	Version    int  // the current version
 	Latest     int  // the repository's latest version
 	Versions   []VersionStatus
+	// Lock is the migration lock an upgrade takes here: [LockAdvisory] or [LockLease] on a
+	// server, [LockAuto] on SQLite, whose file lock serialises writers.
+	Lock LockMethod
+	// SchemaUpgradeMethod is, on a node of a Galera cluster, how it replicates DDL
+	// (wsrep_OSU_method): TOI runs each DDL statement on every node in the same order, RSU
+	// on this node only. "" elsewhere.
+	SchemaUpgradeMethod string
 }
 
 // VersionStatus is the state of one version.
@@ -135,6 +142,12 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 	applied := slices.Sorted(maps.Keys(recorded))
 	missing := m.outOfOrder(applied, st.version)
 	out := &Status{Controlled: st.controlled, Version: st.version, Latest: m.repo.Latest()}
+	if out.Lock, err = s.lockMethod(ctx); err != nil {
+		return nil, err
+	}
+	if out.SchemaUpgradeMethod, err = s.schemaUpgradeMethod(ctx); err != nil {
+		return nil, err
+	}
 	seen := map[int]bool{}
 	for _, v := range m.repo.Versions() {
 		seen[v] = true

@@ -182,8 +182,10 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 		}
 	}
 	for i, step := range plan.Steps {
-		if err := s.checkLock(ctx); err != nil {
-			return err
+		// A version handed the journal row over was started by the closing transaction of
+		// the one before, which checked the lock (see handOver).
+		if err := s.checkLock(); err != nil && s.handedOver != step.Version {
+			return fmt.Errorf("stopping before %s: %w", step.describe(), err)
 		}
 		s.next = nil
 		if i+1 < len(plan.Steps) {
@@ -227,15 +229,11 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 	return nil
 }
 
-// checkLock returns an error when the run may no longer hold the migration lock, so that it
-// stops before its next step.
-func (s *session) checkLock(context.Context) error { return nil }
-
 // stampEmpty puts an empty database under version control at 0, unless another process did
 // it first. It reports whether this call stamped it, the state before, and, when the version
 // table was there already with other repositories' rows, a note that says so.
 func (s *session) stampEmpty(ctx context.Context) (stamped bool, before state, note string, err error) {
-	err = s.inTx(ctx, func() error {
+	err = s.bookkeepingTx(ctx, func() error {
 		st, err := s.readState(ctx)
 		if err != nil {
 			return err

@@ -57,6 +57,12 @@ func statusText(s *session, st *ratchet.Status) string {
 	} else {
 		fmt.Fprintf(&b, "repository %q: database at version %d of %d (%d pending)\n", s.repo.ID(), st.Version, st.Latest, st.Pending())
 	}
+	if st.SchemaUpgradeMethod != "" {
+		fmt.Fprintf(&b, "Galera cluster node: DDL replicates by %s (wsrep_OSU_method)%s\n", st.SchemaUpgradeMethod, osuNote(st.SchemaUpgradeMethod))
+	}
+	if st.Lock == ratchet.LockLease {
+		fmt.Fprintf(&b, "migration lock: a lease in %s, held while renewed (--lease-duration)\n", "ratchet_lock")
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tSCRIPT")
 	for _, v := range st.Versions {
@@ -82,6 +88,14 @@ func statusText(s *session, st *ratchet.Status) string {
 		fmt.Fprintf(&b, "%s\n", oneLine(v.Detail))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// osuNote says what a Galera schema-upgrade method means for a migration.
+func osuNote(method string) string {
+	if strings.EqualFold(method, "TOI") {
+		return ": each DDL statement runs on every node, in the same order"
+	}
+	return ": DDL would change this node only, so ratchet refuses to migrate through it"
 }
 
 func appliedAt(v ratchet.VersionStatus) string {
@@ -123,10 +137,17 @@ func statusDoc(s *session, st *ratchet.Status) map[string]any {
 		}
 		versions = append(versions, doc)
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"repository_id": s.repo.ID(), "controlled": st.Controlled, "version": st.Version,
 		"latest": st.Latest, "pending": st.Pending(), "ahead": ahead(st), "versions": versions,
 	}
+	if st.Lock != ratchet.LockAuto {
+		doc["lock"] = st.Lock.String()
+	}
+	if st.SchemaUpgradeMethod != "" {
+		doc["schema_upgrade_method"] = st.SchemaUpgradeMethod
+	}
+	return doc
 }
 
 // ahead reports a database at a version beyond the repository's latest: a newer release

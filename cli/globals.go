@@ -38,6 +38,8 @@ type globals struct {
 	configFiles []string
 	output      string
 	lockTimeout time.Duration
+	lock        string
+	lease       time.Duration
 	flags       *pflag.FlagSet
 }
 
@@ -47,9 +49,11 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	if g.app.repo == nil {
 		fs.StringVar(&g.repository, "repository", "", "repository directory (env "+envRepository+"; default "+defaultRepository+")")
 	}
-	fs.StringArrayVar(&g.configFiles, "config-file", nil, "INI config file ([database] connection, [ratchet] repository, backup_dir, lock_timeout); repeatable, later files win")
+	fs.StringArrayVar(&g.configFiles, "config-file", nil, "INI config file ([database] connection, [ratchet] repository, backup_dir, lock_timeout, lock, lease_duration); repeatable, later files win")
 	fs.StringVar(&g.output, "output", "text", "output format: text or json")
 	fs.DurationVar(&g.lockTimeout, "lock-timeout", defaultLockTimeout, "how long to wait for another process migrating the same database")
+	fs.StringVar(&g.lock, "lock", "auto", "migration lock on a server: advisory (session lock), lease (a row in ratchet_lock: Galera clusters, PgBouncer in transaction mode) or auto (lease on Galera, else advisory)")
+	fs.DurationVar(&g.lease, "lease-duration", ratchet.DefaultLeaseDuration, "length of the lease lock: a run that dies keeps others waiting this long")
 }
 
 // settings are the resolved global options.
@@ -58,6 +62,8 @@ type settings struct {
 	repository  string
 	backupDir   string // [ratchet] backup_dir; the commands' own flags take precedence
 	lockTimeout time.Duration
+	lock        ratchet.LockMethod
+	lease       time.Duration
 	json        bool
 	// databaseSource is "file:line" when the database URL comes from a config file.
 	databaseSource string
@@ -71,7 +77,7 @@ func (g *globals) resolve() (*settings, error) {
 	if g.output != "text" && g.output != "json" {
 		return nil, usageErrorf("--output %q: must be text or json", g.output)
 	}
-	s := &settings{json: g.output == "json", lockTimeout: g.lockTimeout}
+	s := &settings{json: g.output == "json", lockTimeout: g.lockTimeout, lease: g.lease}
 	for _, name := range []string{"database", "repository"} {
 		// An empty value given on purpose (say, an unset shell variable) must not mean the
 		// default: that would be another database or repository than the one meant.
@@ -104,7 +110,31 @@ func (g *globals) resolve() (*settings, error) {
 	if s.lockTimeout <= 0 {
 		return nil, usageErrorf("--lock-timeout %v: must be positive", s.lockTimeout)
 	}
+	if err := g.resolveLock(s, file); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// resolveLock sets the migration lock's method and lease length from the flags or the
+// config files.
+func (g *globals) resolveLock(s *settings, file *config.Settings) error {
+	method, source := g.lock, "--lock"
+	if !g.flags.Changed("lock") && file.Lock != "" {
+		method, source = file.Lock, file.Sources["lock"]+": lock"
+	}
+	var err error
+	if s.lock, err = ratchet.ParseLockMethod(method); err != nil {
+		return usageErrorf("%s: %v", source, err)
+	}
+	source = "--lease-duration"
+	if !g.flags.Changed("lease-duration") && file.LeaseDuration > 0 {
+		s.lease, source = file.LeaseDuration, file.Sources["lease_duration"]+": lease_duration"
+	}
+	if s.lease < time.Second {
+		return usageErrorf("%s %v: must be at least 1s", source, s.lease)
+	}
+	return nil
 }
 
 func (g *globals) flagValue(name, value string) string {
@@ -182,7 +212,8 @@ func (s *session) Close() error { return s.db.Close() }
 
 // migrator returns a Migrator on the session's database.
 func (g *globals) migrator(s *session, opts ...ratchet.Option) (*ratchet.Migrator, error) {
-	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app)), ratchet.WithLockTimeout(s.lockTimeout), ratchet.WithDriver(s.db.driver)}, opts...)
+	opts = append([]ratchet.Option{ratchet.WithAppliedBy(appliedBy(g.app)), ratchet.WithLockTimeout(s.lockTimeout), ratchet.WithDriver(s.db.driver),
+		ratchet.WithLock(s.lock), ratchet.WithLeaseDuration(s.lease)}, opts...)
 	if g.app.repo == nil {
 		opts = append(opts, ratchet.WithRepositoryPath(s.repository))
 	}

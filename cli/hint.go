@@ -19,6 +19,10 @@ func hint(err error) string {
 	switch {
 	case errors.As(err, &lt):
 		return " (wait and retry, or raise --lock-timeout)"
+	case errors.Is(err, ratchet.ErrLockLost):
+		return "; run `db sync` again: it continues once it holds the lock (if renewals keep failing, raise --lease-duration)"
+	case errors.Is(err, ratchet.ErrPooledSession):
+		return " (run with --lock lease)"
 	case errors.Is(err, ratchet.ErrNotControlled):
 		return " with `db version_control VERSION`"
 	case errors.As(err, &re):
@@ -44,8 +48,18 @@ func hint(err error) string {
 		return fmt.Sprintf(": stop the service and run `db sync %d` in a maintenance window, then expand again", oe.To)
 	case errors.As(err, &we) && we.Next != "":
 		return "; run `db " + we.Next + "` first"
+	case preparedStatementLost(err):
+		return " (a pooler in transaction mode, such as PgBouncer, in front of the server? add default_query_exec_mode=simple_protocol to the URL and run with --lock lease)"
 	}
 	return ""
+}
+
+// preparedStatementLost reports PostgreSQL's errors for a prepared statement that is not on
+// the server connection the client thinks it is on: what pgx's statement cache meets
+// behind a pooler in transaction mode.
+func preparedStatementLost(err error) bool {
+	var state interface{ SQLState() string }
+	return errors.As(err, &state) && (state.SQLState() == "26000" || state.SQLState() == "42P05")
 }
 
 // stoppedHint spells out the choices for a version that stopped part way.

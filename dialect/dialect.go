@@ -75,6 +75,11 @@ type spec struct {
 	maxVersion   int
 	busyCode     string
 	lock         *LockSQL
+	lease        *LeaseSQL
+	// clusterProbe and schemaUpgrade: see [Dialect.ClusterProbe], [Dialect.SchemaUpgradeMethod].
+	clusterProbe  string
+	schemaUpgrade string
+	causalReads   *SettingSQL
 }
 
 // specs holds the dialects' data, indexed by Dialect.
@@ -436,9 +441,13 @@ func (d Dialect) BusyCode() string { return d.spec().busyCode }
 // LockSQL is a backend's session-level named lock, as SQL. Each query takes the lock key as
 // its only parameter: a string ([LockSQL.NumericKey] false) or an int64.
 type LockSQL struct {
-	// TryLock takes the lock without waiting and returns one row whose single column is
-	// true or 1 when it was taken.
+	// TryLock takes the lock without waiting and returns one row: true or 1 when it was
+	// taken, and the id of the server session that ran it.
 	TryLock string
+	// Session returns one row: the id of the server session that runs it. A client whose
+	// statements reach several server sessions (through a pooler in transaction mode) holds
+	// a session lock on one of them only.
+	Session string
 	// Unlock releases it and returns one row whose single column is true or 1 when the
 	// session held it.
 	Unlock string

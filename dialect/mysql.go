@@ -73,12 +73,37 @@ ORDER BY table_name`,
 	ddlWait: &DDLWaitSQL{Read: "SELECT @@SESSION.lock_wait_timeout", Set: "SET SESSION lock_wait_timeout = %d",
 		Restore: "SET SESSION lock_wait_timeout = %s", Seconds: true, Codes: []string{"1205"}},
 	lock: &LockSQL{
-		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0)",
+		TryLock: "SELECT GET_LOCK(" + mysqlLockName + ", 0), CONNECTION_ID()",
+		Session: "SELECT CONNECTION_ID()",
 		Unlock:  "SELECT RELEASE_LOCK(" + mysqlLockName + ")",
 		Holder: `SELECT CONCAT('connection ', p.id, ' as ', p.user, ' from ', p.host,
 	', running for ', p.time, 's')
 FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK(` + mysqlLockName + `)`,
 	},
+	// UTC_TIMESTAMP, not NOW(): the session's time zone must not move an expiry.
+	lease: &LeaseSQL{
+		Create: `CREATE TABLE IF NOT EXISTS {table} (
+	repository_id VARCHAR(250) NOT NULL PRIMARY KEY,
+	holder VARCHAR(64) NOT NULL,
+	host VARCHAR(255) NOT NULL,
+	pid BIGINT NOT NULL,
+	acquired DATETIME(6) NOT NULL,
+	expires DATETIME(6) NOT NULL
+)`,
+		Insert: `INSERT IGNORE INTO {table} (repository_id, holder, host, pid, acquired, expires)
+VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)`,
+		TakeOver: `UPDATE {table} SET holder = ?, host = ?, pid = ?, acquired = UTC_TIMESTAMP(6),
+	expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+WHERE repository_id = ? AND expires < UTC_TIMESTAMP(6)`,
+		Renew:   "UPDATE {table} SET expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND WHERE repository_id = ? AND holder = ?",
+		Release: "DELETE FROM {table} WHERE repository_id = ? AND holder = ?",
+		Holder: `SELECT host, pid, DATE_FORMAT(acquired, '%Y-%m-%d %H:%i:%s'),
+	TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), expires)
+FROM {table} WHERE repository_id = ?`,
+	},
+	clusterProbe:  "SHOW VARIABLES LIKE 'wsrep_on'",
+	schemaUpgrade: "SHOW VARIABLES LIKE 'wsrep_OSU_method'",
+	causalReads:   &SettingSQL{Read: "SELECT @@SESSION.wsrep_sync_wait", Set: "SET SESSION wsrep_sync_wait = %d", Value: 7},
 }
 
 // mysqlLockName derives the lock name from the key parameter and the current database.

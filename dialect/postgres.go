@@ -53,7 +53,8 @@ WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND n.nspname = $1`,
 	// gave up waiting could leave an invalid index behind, so it waits as long as it needs.
 	ddlWait: &DDLWaitSQL{Local: "SET LOCAL lock_timeout = %d", Codes: []string{"55P03"}}, // lock_not_available
 	lock: &LockSQL{
-		TryLock:    "SELECT pg_try_advisory_lock($1)",
+		TryLock:    "SELECT pg_try_advisory_lock($1), pg_backend_pid()",
+		Session:    "SELECT pg_backend_pid()",
 		Unlock:     "SELECT pg_advisory_unlock($1)",
 		NumericKey: true,
 		// A bigint advisory lock shows in pg_locks as classid (high half), objid (low half),
@@ -66,5 +67,27 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 	AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)
 LIMIT 1`,
+	},
+	// clock_timestamp(), not now(): now() is when the transaction started.
+	lease: &LeaseSQL{
+		Create: `CREATE TABLE IF NOT EXISTS {table} (
+	repository_id VARCHAR(250) NOT NULL PRIMARY KEY,
+	holder VARCHAR(64) NOT NULL,
+	host VARCHAR(255) NOT NULL,
+	pid BIGINT NOT NULL,
+	acquired TIMESTAMPTZ NOT NULL,
+	expires TIMESTAMPTZ NOT NULL
+)`,
+		Insert: `INSERT INTO {table} (repository_id, holder, host, pid, acquired, expires)
+VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5::bigint * interval '1 microsecond')
+ON CONFLICT (repository_id) DO NOTHING`,
+		TakeOver: `UPDATE {table} SET holder = $1, host = $2, pid = $3, acquired = clock_timestamp(),
+	expires = clock_timestamp() + $4::bigint * interval '1 microsecond'
+WHERE repository_id = $5 AND expires < clock_timestamp()`,
+		Renew:   "UPDATE {table} SET expires = clock_timestamp() + $1::bigint * interval '1 microsecond' WHERE repository_id = $2 AND holder = $3",
+		Release: "DELETE FROM {table} WHERE repository_id = $1 AND holder = $2",
+		Holder: `SELECT host, pid, to_char(acquired AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+	(EXTRACT(EPOCH FROM expires - clock_timestamp()) * 1000000)::bigint
+FROM {table} WHERE repository_id = $1`,
 	},
 }

@@ -179,6 +179,9 @@ func badInputCases() []badInput {
 		badInput{name: "lock timeout not a duration", want: `invalid argument "abc" for "--lock-timeout"`, args: std("--lock-timeout", "abc", "db", "sync")},
 		badInput{name: "lock timeout zero", want: `--lock-timeout 0s: must be positive`, args: std("--lock-timeout", "0", "db", "sync")},
 		badInput{name: "lock timeout negative", want: `--lock-timeout -5s: must be positive`, args: std("--lock-timeout", "-5s", "db", "sync")},
+		badInput{name: "unknown lock method", want: `^--lock: unknown lock method "foo": must be advisory, lease or auto$`, args: std("--lock", "foo", "db", "sync")},
+		badInput{name: "lease shorter than a second", want: `^--lease-duration 500ms: must be at least 1s$`, args: std("--lease-duration", "500ms", "db", "sync")},
+		badInput{name: "lease not a duration", want: `invalid argument "long" for "--lease-duration"`, args: std("--lease-duration", "long", "db", "sync")},
 		badInput{name: "empty --database", want: `^--database is empty$`, args: func(e *badEnv) []string {
 			return []string{"--repository", e.repo, "--database", "", "db", "sync"}
 		}},
@@ -265,6 +268,12 @@ func badInputCases() []badInput {
 		badInput{name: "config lock_timeout not a number", prep: func(t *testing.T, e *badEnv) {
 			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock_timeout = soon\n")
 		}, want: `conf\.ini:4: lock_timeout = "soon": want a whole number of seconds or a duration`, args: configArgs("db", "sync")},
+		badInput{name: "config lock method unknown", prep: func(t *testing.T, e *badEnv) {
+			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock = galera\n")
+		}, want: `conf\.ini:4: lock: unknown lock method "galera": must be advisory, lease or auto$`, args: configArgs("db", "sync")},
+		badInput{name: "config lease_duration too short", prep: func(t *testing.T, e *badEnv) {
+			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlease_duration = 10ms\n")
+		}, want: `conf\.ini:4: lease_duration 10ms: must be at least 1s$`, args: configArgs("db", "sync")},
 		badInput{name: "config lock_timeout zero", prep: func(t *testing.T, e *badEnv) {
 			e.write(t, "conf.ini", "[database]\nconnection = "+e.url+"\n[ratchet]\nlock_timeout = 0\n")
 		}, want: `conf\.ini:4: lock_timeout = "0": must be positive`, args: configArgs("db", "sync")},

@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	_ "modernc.org/sqlite"
 
+	"github.com/ratchetdb/ratchet/internal/testdb"
 	"github.com/ratchetdb/ratchet/internal/testenv"
 )
 
@@ -46,7 +47,12 @@ func runTests(m *testing.M) int {
 	}
 	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
 	goEnv = map[string]string{"GOCACHE": vals[0], "GOMODCACHE": vals[1], "GOPROXY": vals[2]}
-	return testenv.Main(m)
+	code := testenv.Main(m)
+	if err := testdb.StopSharedCluster(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the galera cluster:", err)
+		code = 1
+	}
+	return code
 }
 
 // goEnv holds the Go settings passed to scenarios that run the go command.

@@ -98,16 +98,23 @@ func (b *lockedBuffer) String() string {
 // Its output can be read while it runs.
 func startPastFirstVersion(t *testing.T, args ...string) (cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
 	t.Helper()
+	cmd, stdout, stderr = startRatchet(t, args...)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return cmd, stdout, stderr
+}
+
+// startRatchet starts the built binary and returns it running.
+func startRatchet(t *testing.T, args ...string) (cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
+	t.Helper()
 	cmd = exec.Command(ratchetBin, args...)
 	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stdout.String(), "0 -> 1") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
 	return cmd, stdout, stderr
 }

@@ -20,7 +20,10 @@ import (
 // ready to use.
 type Driver struct{}
 
-var _ ratchet.BatchDriver = Driver{}
+var (
+	_ ratchet.BatchDriver    = Driver{}
+	_ ratchet.ConflictDriver = Driver{}
+)
 
 // New returns the driver.
 func New() Driver { return Driver{} }
@@ -53,6 +56,14 @@ func (Driver) ConnectionLost(err error) bool {
 		}
 	}
 	return false
+}
+
+// Conflict reports a transaction the server rolled back for a deadlock, which is also how a
+// Galera cluster reports a transaction that lost certification against another node's
+// (ER_LOCK_DEADLOCK, 1213): it changed nothing.
+func (Driver) Conflict(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
 }
 
 // marker is the session variable that counts, during a batch, the statements completed.

@@ -21,8 +21,9 @@ import (
 type Driver struct{}
 
 var (
-	_ ratchet.BatchDriver = Driver{}
-	_ ratchet.CopyDriver  = Driver{}
+	_ ratchet.BatchDriver    = Driver{}
+	_ ratchet.CopyDriver     = Driver{}
+	_ ratchet.ConflictDriver = Driver{}
 )
 
 // New returns the driver.
@@ -54,6 +55,13 @@ func (Driver) ConnectionLost(err error) bool {
 		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return false
+}
+
+// Conflict reports a transaction PostgreSQL rolled back for a serialization failure or a
+// deadlock, which changed nothing.
+func (Driver) Conflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
 // ExecBatch sends stmts as one simple-protocol query — one round trip, the statements run as

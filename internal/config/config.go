@@ -17,10 +17,13 @@ type Settings struct {
 	Repository  string        // [ratchet] repository
 	BackupDir   string        // [ratchet] backup_dir
 	LockTimeout time.Duration // [ratchet] lock_timeout: integer seconds (oslo style) or a Go duration ("90s", "2m")
+	Lock        string        // [ratchet] lock: the migration lock's method (checked by the caller)
+	// LeaseDuration is [ratchet] lease_duration, read as lock_timeout is.
+	LeaseDuration time.Duration
 
 	// Sources maps the key of each option that is set ("connection", "repository",
-	// "backup_dir", "lock_timeout") to "file:line" where its value comes from, for error
-	// messages. It is never nil.
+	// "backup_dir", "lock_timeout", "lock", "lease_duration") to "file:line" where its
+	// value comes from, for error messages. It is never nil.
 	Sources map[string]string
 }
 
@@ -90,12 +93,18 @@ func (s *Settings) set(file string, a assignment) error {
 		s.Repository = a.value
 	case a.is("ratchet", "backup_dir"):
 		s.BackupDir = a.value
-	case a.is("ratchet", "lock_timeout"):
+	case a.is("ratchet", "lock_timeout"), a.is("ratchet", "lease_duration"):
 		d, err := parseLockTimeout(a.value)
 		if err != nil {
-			return lineError(file, a.line, "lock_timeout = %q: %v", a.value, err)
+			return lineError(file, a.line, "%s = %q: %v", a.key, a.value, err)
 		}
-		s.LockTimeout = d
+		if a.key == "lock_timeout" {
+			s.LockTimeout = d
+		} else {
+			s.LeaseDuration = d
+		}
+	case a.is("ratchet", "lock"):
+		s.Lock = a.value
 	default:
 		return nil
 	}

@@ -83,16 +83,22 @@ func TestLoadRatchetSection(t *testing.T) {
 repository = migrations
 backup_dir = /var/backups/glance
 lock_timeout = 90
+lock = lease
+lease_duration = 45
 `)
 	got := mustLoad(t, path)
 	want := &Settings{
-		Repository:  "migrations",
-		BackupDir:   "/var/backups/glance",
-		LockTimeout: 90 * time.Second,
+		Repository:    "migrations",
+		BackupDir:     "/var/backups/glance",
+		LockTimeout:   90 * time.Second,
+		Lock:          "lease",
+		LeaseDuration: 45 * time.Second,
 		Sources: map[string]string{
-			"repository":   path + ":2",
-			"backup_dir":   path + ":3",
-			"lock_timeout": path + ":4",
+			"repository":     path + ":2",
+			"backup_dir":     path + ":3",
+			"lock_timeout":   path + ":4",
+			"lock":           path + ":5",
+			"lease_duration": path + ":6",
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -15,6 +15,11 @@ import (
 // for the whole timeout.
 var ErrTimeout = errors.New("timed out waiting for the migration lock")
 
+// ErrSessionMoved is wrapped by the error [Acquire] returns when the connection's statements
+// reach another server session than the one that took the lock: a connection pooler in
+// transaction mode is in front of the server, and a session lock keeps nobody out there.
+var ErrSessionMoved = errors.New("the migration lock's server session is not the connection's")
+
 // TimeoutError reports a lock held elsewhere for longer than the timeout.
 type TimeoutError struct {
 	Timeout time.Duration
@@ -35,9 +40,10 @@ func (e *TimeoutError) Unwrap() error { return ErrTimeout }
 // Lock is a held migration lock. It lives on the caller's connection (session), which must
 // stay open while the lock is needed: closing the connection releases it.
 type Lock struct {
-	conn *sql.Conn
-	sql  *dialect.LockSQL
-	key  any
+	conn    *sql.Conn
+	sql     *dialect.LockSQL
+	key     any
+	session int64 // the server session that took the lock
 }
 
 // pollInterval bounds how often a waiting process asks again. Polling a non-blocking try-lock
@@ -60,22 +66,50 @@ func Acquire(ctx context.Context, conn *sql.Conn, d dialect.Dialect, repositoryI
 		return nil, nil
 	}
 	l := &Lock{conn: conn, sql: ls, key: Key(ls, repositoryID)}
+	if err := poll(ctx, timeout, l.try, l.holder); err != nil {
+		return nil, err
+	}
+	if err := l.verify(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// verify checks that the connection's next statement runs in the server session that took
+// the lock. Behind a pooler in transaction mode it may or may not (the pooler may hand the
+// same server connection back), so this finds such a pooler often, not always.
+func (l *Lock) verify(ctx context.Context) error {
+	var session int64
+	if err := l.conn.QueryRowContext(ctx, l.sql.Session).Scan(&session); err != nil {
+		return fmt.Errorf("checking the migration lock's session: %w", err)
+	}
+	if session != l.session {
+		return fmt.Errorf("%w: the lock was taken in server session %d, the next statement ran in session %d; a connection pooler in transaction mode is in front of the server, where only the lease lock keeps other runs out",
+			ErrSessionMoved, l.session, session)
+	}
+	return nil
+}
+
+// poll calls try until it takes the lock, waiting up to timeout with a growing pause
+// between attempts. A lock held elsewhere for the whole timeout gives a [*TimeoutError]
+// naming what holder says.
+func poll(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), holder func(context.Context) string) error {
 	deadline := time.Now().Add(timeout)
 	wait := minPoll
 	for {
-		ok, err := l.try(ctx)
+		ok, err := try(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if ok {
-			return l, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, &TimeoutError{Timeout: timeout, Holder: l.holder(ctx)}
+			return &TimeoutError{Timeout: timeout, Holder: holder(ctx)}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(min(wait, time.Until(deadline)+time.Millisecond)):
 		}
 		wait = min(2*wait, maxPoll)
@@ -85,7 +119,7 @@ func Acquire(ctx context.Context, conn *sql.Conn, d dialect.Dialect, repositoryI
 // try makes one non-blocking attempt.
 func (l *Lock) try(ctx context.Context) (bool, error) {
 	var got sql.NullBool
-	if err := l.conn.QueryRowContext(ctx, l.sql.TryLock, l.key).Scan(&got); err != nil {
+	if err := l.conn.QueryRowContext(ctx, l.sql.TryLock, l.key).Scan(&got, &l.session); err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
@@ -116,7 +150,7 @@ func (l *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("releasing the migration lock: %w", err)
 	}
 	if !released.Valid || !released.Bool {
-		return errors.New("releasing the migration lock: the session did not hold it")
+		return errors.New("releasing the migration lock: the session did not hold it (a connection pooler in transaction mode in front of the server? only the lease lock works there)")
 	}
 	return nil
 }

@@ -261,6 +261,8 @@ func postgresBinDir() (string, error) {
 // mariadbProcess is a MariaDB server run as a child process of the test.
 type mariadbProcess struct {
 	server, dir, data string
+	runAs             string   // system user the server runs as when the tests run as root
+	extra             []string // options beyond a single server's
 	cmd               *exec.Cmd
 	exited            chan struct{} // closed when cmd has exited
 }
@@ -275,18 +277,26 @@ func newMariaDBProcess(t testing.TB, dir string) *mariadbProcess {
 	if err != nil {
 		unavailable(t, "private mysql server: %v (install mariadb-server)", err)
 	}
-	p := &mariadbProcess{server: server, dir: dir, data: filepath.Join(dir, "data")}
+	p := &mariadbProcess{server: server, dir: dir, data: filepath.Join(dir, "data"), runAs: "root"}
+	if err := p.install(install); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return p
+}
+
+// install creates the server's data directory with mariadb-install-db.
+func (p *mariadbProcess) install(program string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	args := []string{"--no-defaults", "--datadir=" + p.data, "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
-		args = append(args, "--user=root")
+		args = append(args, "--user="+p.runAs)
 	}
-	out, err := exec.CommandContext(ctx, install, args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, program, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("testdb: %s %s: %v\n%s", install, strings.Join(args, " "), err, out)
+		return fmt.Errorf("%s %s: %v\n%s", program, strings.Join(args, " "), err, out)
 	}
-	return p
+	return nil
 }
 
 func (p *mariadbProcess) start(_ context.Context, port int) error {
@@ -300,8 +310,9 @@ func (p *mariadbProcess) start(_ context.Context, port int) error {
 		// The character set Debian's configuration gives the shared server.
 		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"}
 	if os.Geteuid() == 0 {
-		args = append(args, "--user=root")
+		args = append(args, "--user="+p.runAs)
 	}
+	args = append(args, p.extra...)
 	// The server is not bound to the start context: it outlives Start.
 	cmd := exec.Command(p.server, args...)
 	if err := cmd.Start(); err != nil {

@@ -15,6 +15,10 @@ import (
 // HistoryTable is the name of ratchet's own history table.
 const HistoryTable = "ratchet_history"
 
+// LockTable is the name of the table that holds the migration lock's lease, where a lease is
+// the lock (see package lock).
+const LockTable = "ratchet_lock"
+
 // ErrConcurrentUpdate is returned by [Table.Advance] when the version row did not hold the
 // expected version: another process changed it, and nothing was written.
 var ErrConcurrentUpdate = errors.New("the version row changed under us (another process is migrating this database?)")
@@ -79,7 +83,7 @@ func (t *Table) Name() string { return t.name }
 
 // IsBookkeeping reports whether table is one of the tables ratchet itself maintains.
 func (t *Table) IsBookkeeping(table string) bool {
-	return table == t.name || table == HistoryTable || table == JournalTable || table == RollingTable
+	return table == t.name || table == HistoryTable || table == JournalTable || table == RollingTable || table == LockTable
 }
 
 // ListTables returns the base tables of the database (the connection's schema), sorted.
