@@ -26,6 +26,10 @@ type dataMigration struct {
 	goData    *repository.DataMigration
 }
 
+// canTell reports whether the migration has a pending query: a way to tell whether work is
+// left without running a batch.
+func (d *dataMigration) canTell() bool { return d != nil && (d.pending != "" || d.goData != nil) }
+
 // batched reports whether the step runs in batches (rather than once, as a script).
 func (d *dataMigration) batched() bool { return d != nil && (d.repeat || d.goData != nil) }
 
@@ -115,7 +119,7 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 	swept := false
 	for {
 		done, err := b.run(ctx)
-		a.Rows, a.Statements = b.rows, int(b.batches)
+		a.Rows, a.Statements, a.Duration = b.rows, int(b.batches), s.m.cfg.now().Sub(start)
 		if err != nil {
 			return a, err
 		}
@@ -123,7 +127,18 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 			a.Duration, a.Done = s.m.cfg.now().Sub(start), true
 			return a, nil // another run completed it
 		}
+		if !done && step.data.canTell() {
+			// A limit stopped the run: whether work is left is the pending query's to say,
+			// so that the last batch does not leave a migration that is over looking open.
+			pending, err := s.pendingOne(ctx, step)
+			if err != nil {
+				return a, err
+			}
+			done = !pending
+		}
 		if !done {
+			s.m.emit(Event{Kind: VersionStopped, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path,
+				Statements: a.Statements, Duration: a.Duration, Rows: a.Rows})
 			return a, &DataPendingError{Versions: []int{step.Version}, Limit: s.limits.reached(s.m.cfg.now())}
 		}
 		pending, err := s.pendingOne(ctx, step)

@@ -14,6 +14,9 @@ const (
 	// StatementStarted: a statement sent on its own is about to run (statements sent
 	// together in one round trip are not reported one by one).
 	StatementStarted
+	// VersionStopped: a data migration stopped at a limit with work left; what its committed
+	// batches did stays, and the next run continues from there.
+	VersionStopped
 )
 
 // Event is a step of a migration, reported through [WithEvents] as it happens.

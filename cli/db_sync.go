@@ -284,6 +284,11 @@ func (o *upgradeOutput) event(e ratchet.Event) {
 		default:
 			fmt.Fprintln(o.g.stdout, "database was empty: put under version control at version 0")
 		}
+	case ratchet.VersionStopped:
+		if !o.json {
+			fmt.Fprintf(o.g.stdout, "%s  %s  (%s in %d batch(es), %s; stopped with work left)\n", stepLabel(ratchet.Step{From: e.From, Version: e.Version, Phase: e.Phase}),
+				e.Script, rowsCount(e.Rows), e.Statements, shortDuration(e.Duration))
+		}
 	case ratchet.VersionApplied:
 		if o.json {
 			break
