@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ratchetdb/ratchet"
 	"github.com/ratchetdb/ratchet/dialect"
+	"github.com/ratchetdb/ratchet/drivers/sqlitedriver"
 	"github.com/ratchetdb/ratchet/internal/testdb"
 	"github.com/ratchetdb/ratchet/repository"
 )
@@ -426,4 +428,45 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Errorf("state %+v, %v; want migrated to 2", st, err)
 		}
 	})
+}
+
+// TestSQLiteRebuildKeepsChildRows: a caller's pool with foreign keys on does not turn the
+// table rebuild SQLite needs to change a column into a cascade that deletes the child rows.
+// The run turns them off on its connection and gives the setting back.
+func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fk.sqlite")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	repo := newRepo(t, map[string]string{
+		"001_parents_default_upgrade.sql": "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n" +
+			"CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id) ON DELETE CASCADE);\n" +
+			"INSERT INTO parents VALUES (1, 'p');\nINSERT INTO children VALUES (1, 1), (2, 1);",
+		"002_relax_sqlite_expand.sql": "CREATE TABLE parents_new (id INTEGER PRIMARY KEY, name TEXT, title TEXT);\n" +
+			"INSERT INTO parents_new (id, name) SELECT id, name FROM parents;\nDROP TABLE parents;\nALTER TABLE parents_new RENAME TO parents;",
+	})
+	m, err := ratchet.New(db, dialect.SQLite, repo, ratchet.WithDriver(sqlitedriver.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Upgrade(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Expand(ctx, ratchet.Latest); err != nil {
+		t.Fatal(err)
+	}
+	var children, fk int
+	if err := db.QueryRow("SELECT COUNT(*) FROM children").Scan(&children); err != nil {
+		t.Fatal(err)
+	}
+	if children != 2 {
+		t.Errorf("%d child rows after the rebuild of their parents' table; want 2", children)
+	}
+	if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v after the run; want the caller's 1 back", fk, err)
+	}
 }

@@ -66,6 +66,21 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 		}
 		s.undo = append(s.undo, fmt.Sprintf(t.Set, old))
 	}
+	if migrate {
+		for _, w := range m.dialect.WriteSession() {
+			var old string
+			if err := conn.QueryRowContext(ctx, w.Read).Scan(&old); err != nil {
+				return nil, fmt.Errorf("reading the session settings (%s): %w", w.Read, err)
+			}
+			if old == w.Want {
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf(w.Set, w.Want)); err != nil {
+				return nil, fmt.Errorf("setting up the session (%s): %w", fmt.Sprintf(w.Set, w.Want), err)
+			}
+			s.undo = append(s.undo, fmt.Sprintf(w.Set, old))
+		}
+	}
 	schema, err := versiontable.Schema(ctx, m.dialect, conn)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,7 @@ type spec struct {
 	readSetting  string
 	resetSetting string
 	lockTimeout  *TimeoutSQL
+	writeSession []SessionSetting
 	hold         *HoldSQL
 	maintenance  string
 	createDB     string
@@ -335,6 +336,16 @@ type TimeoutSQL struct {
 	Read string // returns one integer
 	Set  string // %d is the timeout in milliseconds
 }
+
+// SessionSetting is a setting that a run which writes needs on its connection, whatever the
+// caller's DSN set: Read returns the value, Set (%s) sets one, Want is the value the run needs.
+type SessionSetting struct {
+	Read, Set, Want string
+}
+
+// WriteSession returns the settings a run that writes puts on its connection, and restores
+// when it ends.
+func (d Dialect) WriteSession() []SessionSetting { return slices.Clone(d.spec().writeSession) }
 
 // DDLWaitSQL bounds how long a rolling phase's statement waits for a table lock that the
 // running service holds: a schema change queued behind a long transaction would otherwise

@@ -20,6 +20,11 @@ var sqliteSpec = spec{
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND ? = 'main'
 ORDER BY name`,
 	listTriggers: "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND ? = 'main'",
+	// Foreign keys off, as SQLite's own procedure for changing a table says: the rebuild
+	// (new table, copy, DROP TABLE, rename) would otherwise fail, or, with ON DELETE CASCADE,
+	// delete the child rows with the old table. Scripts run as under the legacy tool, whose
+	// connections never turned them on.
+	writeSession: []SessionSetting{{Read: "PRAGMA foreign_keys", Set: "PRAGMA foreign_keys = %s", Want: "0"}},
 	lockTimeout:  &TimeoutSQL{Read: "PRAGMA busy_timeout", Set: "PRAGMA busy_timeout = %d"},
 	hold: &HoldSQL{
 		ReadJournal:  "PRAGMA journal_mode",
