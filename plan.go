@@ -182,6 +182,9 @@ func (m *Migrator) plan(st state, target int, uc upgradeConfig) (*Plan, error) {
 				}
 				end++
 			}
+			if err := m.windowGate(versions[i : end+1]); err != nil {
+				return nil, err
+			}
 			steps, err := m.windowSteps(prev, prev, prev, prev, versions[end], "", true)
 			if err != nil {
 				return nil, err

@@ -495,15 +495,31 @@ func (m *Migrator) phaseStep(ph string, from, v int, offline bool) (Step, error)
 // [repository.Repository.LintRolling]): the old release runs on what expand leaves, so what
 // would break it is found before anything runs. A waiver in the script lets a statement by.
 func (m *Migrator) lintGate(from, to int) error {
+	var window []int
 	for _, v := range m.repo.Versions() {
-		if v <= from || v > to {
-			continue
+		if v > from && v <= to {
+			window = append(window, v)
 		}
-		for _, f := range m.repo.LintRolling(v, m.dialect.Name()) {
-			if f.Severity == repository.SeverityError {
-				return &ScriptError{Version: v, Phase: repository.OpExpand, Script: f.Path, Err: &invalidScriptError{
-					f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
-			}
+	}
+	findings := m.repo.LintWindow(window, m.dialect.Name())
+	for _, v := range window {
+		findings = append(findings, m.repo.LintRolling(v, m.dialect.Name())...)
+	}
+	for _, f := range findings {
+		if f.Severity == repository.SeverityError {
+			return &ScriptError{Script: f.Path, Err: &invalidScriptError{
+				f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
+		}
+	}
+	return nil
+}
+
+// windowGate refuses a window whose phase-major order would lose data whether it runs online
+// or offline: a contract that rebuilds a table a later version of the window expands.
+func (m *Migrator) windowGate(versions []int) error {
+	for _, f := range m.repo.LintWindow(versions, m.dialect.Name()) {
+		if f.Severity == repository.SeverityError {
+			return &ScriptError{Script: f.Path, Err: &invalidScriptError{f.Message}}
 		}
 	}
 	return nil

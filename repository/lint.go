@@ -3,6 +3,7 @@ package repository
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/ratchetdb/ratchet/sqlsplit"
@@ -61,6 +62,15 @@ func (r *Repository) Lint() []Finding {
 		}
 		prev = n
 		out = append(out, lintVersion(n, r.versions[n])...)
+	}
+	for _, d := range dialects() {
+		for _, w := range r.rollingWindows(d) {
+			for _, f := range r.lintWindowLocked(w, d) {
+				if !slices.Contains(out, f) {
+					out = append(out, f)
+				}
+			}
+		}
 	}
 	return out
 }

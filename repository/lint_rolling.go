@@ -392,3 +392,140 @@ func normalize(stmt string) string {
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// RuleRebuildAcrossWindow: in a window every expand runs before any contract, so a contract
+// that rebuilds a table (SQLite's way to change a column) drops what a later version's expand
+// added to that table before it.
+const RuleRebuildAcrossWindow = "RU303"
+
+// LintWindow returns the findings about rolling versions that share a window, run phase-major
+// on dialect dbms: a contract that rebuilds a table a later version of the window expands.
+func (r *Repository) LintWindow(versions []int, dbms string) []Finding {
+	r.loadAll()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.lintWindowLocked(versions, dbms)
+}
+
+func (r *Repository) lintWindowLocked(versions []int, dbms string) []Finding {
+	var out []Finding
+	for i, j := range versions {
+		contract := r.phaseScript(j, dbms, OpContract)
+		if contract == nil {
+			continue
+		}
+		rebuilt := rebuiltTables(contract)
+		if len(rebuilt) == 0 {
+			continue
+		}
+		for _, k := range versions[i+1:] {
+			expand := r.phaseScript(k, dbms, OpExpand)
+			if expand == nil {
+				continue
+			}
+			for _, t := range touchedTables(expand) {
+				if slices.Contains(rebuilt, t) {
+					out = append(out, Finding{contract.Path, SeverityError, fmt.Sprintf(
+						"%s: this contract rebuilds table %s, which the expand of version %d changes before it (every expand of a window runs before its contracts): the rebuild would drop what version %d adds; put -- ratchet:barrier in version %d's expand script so that it starts a new window",
+						RuleRebuildAcrossWindow, t, k, k, k)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// phaseScript returns the loaded SQL script of version v's phase on dbms, or nil. The caller
+// holds r.mu.
+func (r *Repository) phaseScript(v int, dbms, op string) *Script {
+	ver := r.versions[v]
+	if ver == nil {
+		return nil
+	}
+	s, _ := ver.script(v, dbms, op)
+	if s == nil || s.Kind != SQL || !s.loaded {
+		return nil
+	}
+	return s
+}
+
+// rollingWindows returns the repository's rolling versions grouped as they share windows:
+// consecutive rolling versions, a barrier starting a new window. The caller holds r.mu.
+func (r *Repository) rollingWindows(dbms string) [][]int {
+	var out [][]int
+	var cur []int
+	prev := 0
+	for _, n := range r.sorted {
+		v := r.versions[n]
+		barrier := false
+		if e := r.phaseScript(n, dbms, OpExpand); e != nil {
+			ds, _ := sqlsplit.Directives(e.SQL)
+			_, barrier = sqlsplit.Find(ds, sqlsplit.DirectiveBarrier)
+		}
+		if !v.rolling() || barrier || (!r.timestamps && n != prev+1) {
+			if len(cur) > 0 {
+				out = append(out, cur)
+			}
+			cur = nil
+		}
+		if v.rolling() {
+			cur = append(cur, n)
+		}
+		prev = n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// rebuiltTables returns the tables a script drops and replaces by renaming another table to
+// their name.
+func rebuiltTables(s *Script) []string {
+	stmts, err := sqlsplit.Split(s.SQL, sqlsplitDialect(s.DBMS))
+	if err != nil {
+		return nil
+	}
+	norm := make([]string, len(stmts))
+	for i, st := range stmts {
+		norm[i] = normalize(st.Text)
+	}
+	var out []string
+	for i, n := range norm {
+		if m := dropTable.FindStringSubmatch(n); m != nil && m[1] == "TABLE" && replacedLater(norm, i, m[2]) {
+			out = append(out, objectKey(m[2]))
+		}
+	}
+	return out
+}
+
+// touchedTables returns the tables a script alters, or puts triggers or indexes on.
+func touchedTables(s *Script) []string {
+	stmts, err := sqlsplit.Split(s.SQL, sqlsplitDialect(s.DBMS))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, st := range stmts {
+		n := normalize(st.Text)
+		if t, _ := alterClauses(n); t != "" {
+			out = append(out, objectKey(t))
+		}
+		if m := onTable.FindStringSubmatch(n); m != nil {
+			out = append(out, objectKey(m[1]))
+		}
+	}
+	return out
+}
+
+// onTable finds the table of CREATE TRIGGER … ON t and CREATE INDEX … ON t.
+var onTable = regexp.MustCompile(`^CREATE (?:OR REPLACE )?(?:UNIQUE )?(?:DEFINER ?= ?\S+ )?(?:TRIGGER|INDEX)\b.*? ON (?:TABLE )?([^ (]+)`)
+
+// sqlsplitDialect returns the splitter rules for a script's database: PostgreSQL's, the
+// strictest, for a default script.
+func sqlsplitDialect(dbms string) sqlsplit.Dialect {
+	if d := splitDialect(dbms); d != 0 {
+		return d
+	}
+	return sqlsplit.PostgreSQL
+}

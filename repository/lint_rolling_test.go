@@ -60,3 +60,35 @@ func TestLintRolling(t *testing.T) {
 		})
 	}
 }
+
+// TestLintWindow: a contract that rebuilds a table which a later version of its window
+// expands would drop that version's change; a barrier on the later version ends the window.
+func TestLintWindow(t *testing.T) {
+	files := map[string]string{
+		"versions/001_t_default_upgrade.sql":    "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL);",
+		"versions/002_b_default_expand.sql":     "ALTER TABLE t ADD COLUMN b TEXT;",
+		"versions/002_b_sqlite_contract.sql":    "-- ratchet:lint-ignore RU302 the rebuild that makes b NOT NULL\nCREATE TABLE t_new (id INTEGER PRIMARY KEY, b TEXT NOT NULL);\nINSERT INTO t_new SELECT id, b FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;",
+		"versions/003_c_default_expand.sql":     "ALTER TABLE t ADD COLUMN c TEXT;",
+		"versions/004_other_default_expand.sql": "CREATE TABLE u (id INTEGER);",
+	}
+	r := mustLoad(t, testFS(minimalConfig, files))
+	var got []string
+	for _, f := range r.Lint() {
+		if strings.Contains(f.Message, "RU303") {
+			got = append(got, f.Path+" "+f.Severity)
+		}
+	}
+	if want := []string{"versions/002_b_sqlite_contract.sql error"}; !slices.Equal(got, want) {
+		t.Errorf("RU303 findings %q; want %q", got, want)
+	}
+	if f := r.LintWindow([]int{2, 3}, "postgresql"); len(f) != 0 {
+		t.Errorf("on PostgreSQL, whose contract rebuilds nothing: %v", f)
+	}
+	files["versions/003_c_default_expand.sql"] = "-- ratchet:barrier\nALTER TABLE t ADD COLUMN c TEXT;"
+	r = mustLoad(t, testFS(minimalConfig, files))
+	for _, f := range r.Lint() {
+		if strings.Contains(f.Message, "RU303") {
+			t.Errorf("with a barrier on version 3: %v", f)
+		}
+	}
+}
