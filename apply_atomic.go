@@ -22,7 +22,7 @@ const maxBatchSize = 64 << 10
 // transaction as a *sql.Tx: then they run one per Exec in it.
 func (s *session) applyAtomic(ctx context.Context, plan *Plan, res *Result) error {
 	a := &atomicRun{s: s, plan: plan}
-	if err := s.checkLock(ctx); err != nil {
+	if err := s.checkLock(); err != nil {
 		return fmt.Errorf("stopping before the upgrade: %w", err)
 	}
 	var err error

@@ -321,7 +321,7 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 		// When the next version starts with a statement that commits by itself, the journal
 		// row is handed over to it here, naming that statement as running: its implicit
 		// commit then carries no record, and the version costs one redo flush less.
-		next := r.handOver(ctx)
+		next := r.handOver()
 		stmts := s.table.FinishJournalStatements(step.From, step.Version, e, next)
 		queries := []string{s.m.dialect.BeginWrite()}
 		var args []any
@@ -363,9 +363,9 @@ func (r *journalRun) finish(ctx context.Context, start time.Time) (*versiontable
 // statement commits by itself. nil otherwise, and nil once the run cannot be sure that it
 // holds the migration lock: it then stops before the next version with nothing of it
 // recorded.
-func (r *journalRun) handOver(ctx context.Context) *versiontable.Journal {
+func (r *journalRun) handOver() *versiontable.Journal {
 	next := r.s.next
-	if next == nil || r.s.checkLock(ctx) != nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
+	if next == nil || r.s.checkLock() != nil || !next.Journalled || next.Recovering || next.Script.Kind != repository.SQL || len(next.Statements) == 0 ||
 		next.From != r.step.Version || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
 		return nil
 	}

@@ -212,7 +212,7 @@ func (s *session) variable(ctx context.Context, query string) (string, error) {
 // checkLock returns an error wrapping [ErrLockLost] when the run can no longer be sure that
 // it holds the migration lock: a lease that could not be renewed in time. Call it before each
 // version (or part of one) starts. A session lock cannot be lost while its session lasts.
-func (s *session) checkLock(_ context.Context) error {
+func (s *session) checkLock() error {
 	if s.lease == nil {
 		return nil
 	}

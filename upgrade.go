@@ -173,7 +173,7 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 	for i, step := range plan.Steps {
 		// A version handed the journal row over was started by the closing transaction of
 		// the one before, which checked the lock (see handOver).
-		if err := s.checkLock(ctx); err != nil && s.handedOver != step.Version {
+		if err := s.checkLock(); err != nil && s.handedOver != step.Version {
 			return fmt.Errorf("stopping before version %d: %w", step.Version, err)
 		}
 		s.next = nil
