@@ -27,6 +27,7 @@ type session struct {
 	hasSetting bool
 	lock       *lock.Lock
 	lease      *lock.Lease // the migration lock instead of lock, where a session lock cannot be one
+	cluster    bool        // the server is a node of a cluster (Galera)
 	undo       []string    // statements that restore the connection's settings, in order
 	// broken is set when the connection is in a state that must not reach a pool: a
 	// transaction that could not be ended, a setting that could not be restored.
@@ -86,6 +87,9 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 		return nil, err
 	}
 	s.table = versiontable.New(m.dialect, schema, m.repo.VersionTable(), m.repo.ID())
+	if err := s.joinCluster(ctx); err != nil {
+		return nil, err
+	}
 	if migrate {
 		if err := s.lockMigration(ctx); err != nil {
 			return nil, err

@@ -81,21 +81,24 @@ func WithLeaseDuration(d time.Duration) Option {
 	})
 }
 
-// lockMigration takes the migration lock for the session's run: the lease where the
-// Migrator's method (or the cluster the server belongs to) asks for it, else the dialect's
-// session lock on the session's own connection. On a cluster node it also makes the
-// session's statements wait until the node has applied what other nodes committed before
-// them: the run must see the last holder's work, whichever node that holder wrote through.
-func (s *session) lockMigration(ctx context.Context) error {
-	m := s.m
-	cluster, err := s.inCluster(ctx)
-	if err != nil {
+// joinCluster finds out whether the session's server is a node of a cluster (Galera) and, if
+// so, makes the session's statements wait until the node has applied what other nodes
+// committed before them: a run must see the last holder's work, and a reader the last run's,
+// whichever node they wrote through.
+func (s *session) joinCluster(ctx context.Context) (err error) {
+	if s.cluster, err = s.inCluster(ctx); err != nil || !s.cluster {
 		return err
 	}
-	if cluster {
-		if err := s.causalReads(ctx); err != nil {
-			return err
-		}
+	return s.causalReads(ctx)
+}
+
+// lockMigration takes the migration lock for the session's run: the lease where the
+// Migrator's method (or the cluster the server belongs to) asks for it, else the dialect's
+// session lock on the session's own connection. A cluster node must replicate DDL to every
+// node.
+func (s *session) lockMigration(ctx context.Context) error {
+	m := s.m
+	if s.cluster {
 		osu, err := s.variable(ctx, m.dialect.SchemaUpgradeMethod())
 		if err != nil {
 			return fmt.Errorf("reading how the cluster replicates DDL: %w", err)
@@ -104,7 +107,8 @@ func (s *session) lockMigration(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.useLease(cluster) {
+	var err error
+	if s.useLease(s.cluster) {
 		if n := m.db.Stats().MaxOpenConnections; n > 0 && n < 2 {
 			return errors.New("the lease lock renews itself on a connection of its own, but the *sql.DB allows one connection (SetMaxOpenConns)")
 		}
@@ -175,15 +179,14 @@ func (s *session) inCluster(ctx context.Context) (bool, error) {
 
 // lockMethod returns the lock an upgrade takes on the session's database: [LockAdvisory] or
 // [LockLease] on a server, [LockAuto] where the database serialises writers itself.
-func (s *session) lockMethod(ctx context.Context) (LockMethod, error) {
-	if s.m.dialect.Lock() == nil {
-		return LockAuto, nil
+func (s *session) lockMethod() LockMethod {
+	switch {
+	case s.m.dialect.Lock() == nil:
+		return LockAuto
+	case s.useLease(s.cluster):
+		return LockLease
 	}
-	cluster, err := s.inCluster(ctx)
-	if s.useLease(cluster) {
-		return LockLease, err
-	}
-	return LockAdvisory, err
+	return LockAdvisory
 }
 
 // variable runs a query that returns one row (name, value), such as MySQL's SHOW VARIABLES
@@ -258,8 +261,8 @@ func (s *session) retryConflicts(ctx context.Context, fn func() error) error {
 // schemaUpgradeMethod returns how the session's cluster node replicates DDL (Galera's
 // wsrep_OSU_method), or "" on a single server.
 func (s *session) schemaUpgradeMethod(ctx context.Context) (string, error) {
-	if cluster, err := s.inCluster(ctx); err != nil || !cluster {
-		return "", err
+	if !s.cluster {
+		return "", nil
 	}
 	method, err := s.variable(ctx, s.m.dialect.SchemaUpgradeMethod())
 	if err != nil {

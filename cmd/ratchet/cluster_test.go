@@ -177,6 +177,13 @@ func TestGaleraConcurrentSyncs(t *testing.T) {
 			checkPrimaryKeys(t, db, name)
 		}
 		db.Close()
+		// Every node answers with the version the last run reached, at once.
+		for i := range c.Size() {
+			out := runRatchet(t, "--repository", repo, "--database", c.NodeURL(i, name), "db", "version").mustSucceed(t)
+			if got := strings.TrimSpace(out); got != strconv.Itoa(versions) {
+				t.Errorf("trial %d: db version through node %d = %s, want %d", trial+1, i+1, got, versions)
+			}
+		}
 		if t.Failed() {
 			t.Fatalf("trial %d of %d failed", trial+1, trials)
 		}
