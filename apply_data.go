@@ -363,14 +363,12 @@ func (s *session) pendingData(ctx context.Context, st state, migrated int) ([]in
 		c = max(c, j.Version)
 	}
 	var out []int
-	for _, v := range s.m.repo.Versions() {
-		if v <= c || v > migrated {
-			continue
-		}
-		step, err := s.m.phaseStep(repository.OpMigrate, v-1, v, false)
-		if err != nil {
-			return nil, err
-		}
+	parts, err := s.m.parts(repository.OpMigrate, c, migrated)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range parts {
+		v := step.Version
 		pending, err := s.pendingOne(ctx, step)
 		if err != nil {
 			return nil, err

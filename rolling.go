@@ -205,27 +205,13 @@ func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
 }
 
 func (m *Migrator) runPhase(ctx context.Context, phase string, target int, opts []UpgradeOption) (*Result, error) {
-	res, err := m.phase(ctx, phase, target, opts)
-	if res == nil {
-		res = &Result{}
-	}
-	return res, interrupted(ctx, m.busy(err))
+	return m.write(ctx, target, opts, func(s *session, uc upgradeConfig) (*Result, error) {
+		return s.phase(ctx, phase, target, uc)
+	})
 }
 
-func (m *Migrator) phase(ctx context.Context, phase string, target int, opts []UpgradeOption) (res *Result, err error) {
-	if target < Latest {
-		return nil, &InvalidVersionError{Version: target}
-	}
-	uc := upgradeSettings(opts)
-	s, err := m.open(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := s.close(ctx); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
+func (s *session) phase(ctx context.Context, phase string, target int, uc upgradeConfig) (res *Result, err error) {
+	m := s.m
 	// One snapshot: where no migration lock serializes the runs (SQLite), another run may
 	// commit between the reads.
 	var st state
@@ -706,14 +692,11 @@ func (m *Migrator) Next(ctx context.Context) (*Next, error) {
 // c+1 … expanded create and the database lacks or has disabled.
 func (s *session) missingTriggers(ctx context.Context, c, expanded int) ([]string, error) {
 	var want []string
-	for _, v := range s.m.repo.Versions() {
-		if v <= c || v > expanded {
-			continue
-		}
-		step, err := s.m.phaseStep(repository.OpExpand, v-1, v, false)
-		if err != nil {
-			return nil, err
-		}
+	parts, err := s.m.parts(repository.OpExpand, c, expanded)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range parts {
 		for i, st := range step.Statements {
 			if name, ok := repository.CreatedTrigger(st.Text); ok && i < len(step.Online) && step.Online[i] {
 				want = append(want, name+" ("+step.Script.Path+")")
@@ -825,4 +808,20 @@ func (s *session) checkNothingPending(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// parts returns phase ph of the versions after from up to to, as they run online.
+func (m *Migrator) parts(ph string, from, to int) ([]Step, error) {
+	var out []Step
+	for _, v := range m.repo.Versions() {
+		if v <= from || v > to {
+			continue
+		}
+		step, err := m.phaseStep(ph, v-1, v, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, step)
+	}
+	return out, nil
 }

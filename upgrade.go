@@ -47,11 +47,33 @@ type AppliedVersion struct {
 // a [*ScriptError] for a failing script. A target equal to the current version does nothing
 // and is not an error.
 func (m *Migrator) Upgrade(ctx context.Context, target int, opts ...UpgradeOption) (*Result, error) {
-	res, err := m.upgrade(ctx, target, opts)
-	if res == nil {
-		res = &Result{}
+	return m.write(ctx, target, opts, func(s *session, uc upgradeConfig) (*Result, error) {
+		return s.upgrade(ctx, target, uc)
+	})
+}
+
+// write runs fn, a run that writes, on a session that holds the migration lock. Its result is
+// never nil, and its error says when the run was interrupted.
+func (m *Migrator) write(ctx context.Context, target int, opts []UpgradeOption, fn func(*session, upgradeConfig) (*Result, error)) (res *Result, err error) {
+	defer func() {
+		if res == nil {
+			res = &Result{}
+		}
+		err = interrupted(ctx, m.busy(err))
+	}()
+	if target < Latest {
+		return nil, &InvalidVersionError{Version: target}
 	}
-	return res, interrupted(ctx, m.busy(err))
+	s, err := m.open(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := s.close(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return fn(s, upgradeSettings(opts))
 }
 
 // interruptedError is the error of a run that was cancelled: its text says so.
@@ -70,20 +92,8 @@ func interrupted(ctx context.Context, err error) error {
 	return &interruptedError{fmt.Errorf("interrupted: %w", err)}
 }
 
-func (m *Migrator) upgrade(ctx context.Context, target int, opts []UpgradeOption) (res *Result, err error) {
-	if target < Latest {
-		return nil, &InvalidVersionError{Version: target}
-	}
-	uc := upgradeSettings(opts)
-	s, err := m.open(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := s.close(ctx); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
+func (s *session) upgrade(ctx context.Context, target int, uc upgradeConfig) (res *Result, err error) {
+	m := s.m
 	st, err := s.plannableState(ctx)
 	if err != nil {
 		return nil, err

@@ -52,11 +52,7 @@ Next: db migrate, then (once every node runs the new release) db contract.`,
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.version = argOr(args, 0, "")
-			if f.ddlWait < 0 {
-				return usageErrorf("--ddl-lock-timeout cannot be negative")
-			}
-			f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
-			return runPhase(cmd, g, "expand", f.syncFlags)
+			return runSchemaPhase(cmd, g, "expand", f)
 		},
 	}
 	f.register(cmd, true)
@@ -117,15 +113,20 @@ Refused (exit 1) before db expand, or while a data migration is incomplete.`,
 		Example: "  ratchet db contract",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.ddlWait < 0 {
-				return usageErrorf("--ddl-lock-timeout cannot be negative")
-			}
-			f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
-			return runPhase(cmd, g, "contract", f.syncFlags)
+			return runSchemaPhase(cmd, g, "contract", f)
 		},
 	}
 	f.register(cmd, false)
 	return cmd
+}
+
+// runSchemaPhase runs db expand or db contract, the phases that change the schema.
+func runSchemaPhase(cmd *cobra.Command, g *globals, phase string, f phaseFlags) error {
+	if f.ddlWait < 0 {
+		return usageErrorf("--ddl-lock-timeout cannot be negative")
+	}
+	f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
+	return runPhase(cmd, g, phase, f.syncFlags)
 }
 
 // argOr returns args[i], or def.

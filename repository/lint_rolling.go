@@ -482,14 +482,7 @@ func (r *Repository) rollingWindows(dbms string) [][]int {
 // rebuiltTables returns the tables a script drops and replaces by renaming another table to
 // their name.
 func rebuiltTables(s *Script) []string {
-	stmts, err := sqlsplit.Split(s.SQL, sqlsplitDialect(s.DBMS))
-	if err != nil {
-		return nil
-	}
-	norm := make([]string, len(stmts))
-	for i, st := range stmts {
-		norm[i] = normalize(st.Text)
-	}
+	norm := normalizedStatements(s)
 	var out []string
 	for i, n := range norm {
 		if m := dropTable.FindStringSubmatch(n); m != nil && m[1] == "TABLE" && replacedLater(norm, i, m[2]) {
@@ -501,13 +494,8 @@ func rebuiltTables(s *Script) []string {
 
 // touchedTables returns the tables a script alters, or puts triggers or indexes on.
 func touchedTables(s *Script) []string {
-	stmts, err := sqlsplit.Split(s.SQL, sqlsplitDialect(s.DBMS))
-	if err != nil {
-		return nil
-	}
 	var out []string
-	for _, st := range stmts {
-		n := normalize(st.Text)
+	for _, n := range normalizedStatements(s) {
 		if t, _ := alterClauses(n); t != "" {
 			out = append(out, objectKey(t))
 		}
@@ -516,6 +504,20 @@ func touchedTables(s *Script) []string {
 		}
 	}
 	return out
+}
+
+// normalizedStatements returns a script's statements as the classifier reads them (see
+// normalize); none for a script that cannot be split, which the commands report.
+func normalizedStatements(s *Script) []string {
+	stmts, err := sqlsplit.Split(s.SQL, sqlsplitDialect(s.DBMS))
+	if err != nil {
+		return nil
+	}
+	norm := make([]string, len(stmts))
+	for i, st := range stmts {
+		norm[i] = normalize(st.Text)
+	}
+	return norm
 }
 
 // onTable finds the table of CREATE TRIGGER … ON t and CREATE INDEX … ON t.

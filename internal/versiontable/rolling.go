@@ -127,10 +127,7 @@ func (t *Table) OpenWindow(ctx context.Context, q Querier, from, target int) err
 	if err != nil {
 		return fmt.Errorf("opening the window to version %d in %s: %w", target, RollingTable, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("opening the window to version %d: %w", target, ErrConcurrentUpdate)
-	}
-	return nil
+	return oneRow(res, fmt.Sprintf("opening the window to version %d", target))
 }
 
 // DeleteWindow removes the repository's window: a run that opened it and did nothing of it
@@ -157,10 +154,7 @@ func (t *Table) Checkpoint(ctx context.Context, q Querier, migrated, version, cu
 	if err != nil {
 		return fmt.Errorf("recording the data migration of version %d in %s: %w", version, RollingTable, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("recording the data migration of version %d: %w", version, ErrConcurrentUpdate)
-	}
-	return nil
+	return oneRow(res, fmt.Sprintf("recording the data migration of version %d", version))
 }
 
 // Position returns counter c: the version table's version, or the open window's expanded or
@@ -230,4 +224,13 @@ func (t *Table) positionSource(c Counter) (table, column string) {
 		return RollingTable, "migrated"
 	}
 	return t.name, "COALESCE(version, 0)"
+}
+
+// oneRow checks that a conditional write touched its one row: otherwise another process
+// moved what it was conditional on ([ErrConcurrentUpdate]), and the caller rolls back.
+func oneRow(res sql.Result, what string) error {
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%s: %w", what, ErrConcurrentUpdate)
+	}
+	return nil
 }
