@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// reviewRepo writes a repository with files (name → content) under versions/ and returns its
+// directory and an SQLite database URL beside it.
+func reviewRepo(t *testing.T, files map[string]string) (repo, url string) {
+	t.Helper()
+	dir := t.TempDir()
+	repo = filepath.Join(dir, "repo")
+	if err := os.MkdirAll(filepath.Join(repo, "versions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "migrate.cfg"), []byte("[db_settings]\nrepository_id=r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(repo, "versions", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return repo, "sqlite:///" + filepath.Join(dir, "app.db")
+}
+
+// TestReviewOnlineBlockAfterByteOrderMark: an expand script saved with a UTF-8 byte order
+// mark and an online block runs like the same script without the mark.
+func TestReviewOnlineBlockAfterByteOrderMark(t *testing.T) {
+	const expand = "CREATE TABLE t (a INTEGER);\n" +
+		"-- ratchet:online begin\n" +
+		"CREATE TRIGGER ratchet_v001_t_ai AFTER INSERT ON t BEGIN SELECT 1; END;\n" +
+		"-- ratchet:online end\n"
+	const contract = "DROP TRIGGER IF EXISTS ratchet_v001_t_ai;\n"
+	for _, bom := range []string{"", "\uFEFF"} {
+		repo, url := reviewRepo(t, map[string]string{
+			"001_a_default_expand.sql":   bom + expand,
+			"001_a_default_contract.sql": contract,
+		})
+		res := runRatchet(t, "--repository", repo, "--database", url, "db", "expand")
+		if res.code != 0 {
+			t.Errorf("byte order mark %q: %s\nwant exit 0", bom, res)
+		}
+	}
+}
