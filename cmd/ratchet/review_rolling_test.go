@@ -45,3 +45,31 @@ func TestReviewOnlineBlockAfterByteOrderMark(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewCheckSeesExpandModifiedInWindow: an expand part that ran and was then edited is
+// an applied script modified, which db check reports with exit 1, also while the window that
+// ran it is open.
+func TestReviewCheckSeesExpandModifiedInWindow(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
+		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
+	})
+	run := func(want int, args ...string) cmdResult {
+		t.Helper()
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+		if res.code != want {
+			t.Fatalf("%s\nwant exit %d", res, want)
+		}
+		return res
+	}
+	run(0, "db", "sync", "1")
+	run(0, "db", "expand")
+	run(0, "db", "migrate")
+	run(5, "db", "check")
+	path := filepath.Join(repo, "versions", "002_b_default_expand.sql")
+	if err := os.WriteFile(path, []byte("ALTER TABLE t ADD COLUMN c INTEGER;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(1, "db", "check")
+}
