@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -72,4 +73,32 @@ func TestReviewCheckSeesExpandModifiedInWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(1, "db", "check")
+}
+
+// TestReviewRefusedPhaseCreatesNoDatabase: a phase command refused before anything runs — a
+// version the repository lacks, a migrate or contract before any expand — leaves a database
+// that does not exist as it found it: not created.
+func TestReviewRefusedPhaseCreatesNoDatabase(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_expand.sql":   "CREATE TABLE t (a INTEGER);\n",
+		"001_a_default_contract.sql": "CREATE INDEX t_a ON t (a);\n",
+	})
+	file := strings.TrimPrefix(url, "sqlite:///")
+	for _, c := range []struct {
+		code int
+		args []string
+	}{
+		{2, []string{"db", "expand", "99"}},
+		{1, []string{"db", "migrate"}},
+		{1, []string{"db", "contract"}},
+	} {
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, c.args...)...)
+		if res.code != c.code {
+			t.Errorf("%s\nwant exit %d", res, c.code)
+		}
+		if _, err := os.Stat(file); err == nil {
+			t.Errorf("%s: created %s", strings.Join(c.args, " "), file)
+			os.Remove(file)
+		}
+	}
 }
