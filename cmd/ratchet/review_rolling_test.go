@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,46 @@ func TestReviewRefusedPhaseCreatesNoDatabase(t *testing.T) {
 			t.Errorf("%s: created %s", strings.Join(c.args, " "), file)
 			os.Remove(file)
 		}
+	}
+}
+
+// TestReviewMigrateAsksPendingOfOneShotScript: a migrate script with a pending query but no
+// repeat runs once; when its pending query still finds rows, db migrate does not say the data
+// migrations are done (exit 0) while db check sends the operator back to db migrate (exit 4).
+func TestReviewMigrateAsksPendingOfOneShotScript(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n",
+		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		// The statement leaves the rows the pending query finds (a NULL a).
+		"002_b_default_migrate.sql":  "-- ratchet:pending SELECT 1 FROM t WHERE b IS NULL\nUPDATE t SET b = a;\n",
+		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
+	})
+	run := func(args ...string) cmdResult {
+		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+	}
+	for _, args := range [][]string{{"db", "sync", "1"}, {"db", "expand"}} {
+		if res := run(args...); res.code != 0 {
+			t.Fatalf("%s\nwant exit 0", res)
+		}
+	}
+	// The old release writes a row the script cannot migrate.
+	sqliteExec(t, strings.TrimPrefix(url, "sqlite:///"), "INSERT INTO t (a) VALUES (NULL)")
+	migrate := run("db", "migrate")
+	check := run("db", "check")
+	if migrate.code == 0 && check.code == 4 {
+		t.Fatalf("db migrate says the data migrations are done:\n%s\nbut db check sends back to db migrate:\n%s", migrate, check)
+	}
+}
+
+// sqliteExec runs a statement on an SQLite file.
+func sqliteExec(t *testing.T, path, query string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(query); err != nil {
+		t.Fatal(err)
 	}
 }
