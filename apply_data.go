@@ -111,9 +111,12 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 	}
 	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 	start := s.m.cfg.now()
-	b := &batcher{s: s, step: step, migrated: w.Migrated}
+	// The checkpoints check the window's cursor as it is, also when it belongs to another
+	// version (left by the sweep of a migration recorded complete): only this version's
+	// cursor is where its batches go on from.
+	b := &batcher{s: s, step: step, migrated: w.Migrated, cursorVersion: w.CursorVersion, cursor: w.Cursor}
 	if w.CursorVersion == step.Version {
-		b.cursorVersion, b.cursor, b.from, b.total = w.CursorVersion, w.Cursor, w.Cursor, w.Rows
+		b.from, b.total = w.Cursor, w.Rows
 	}
 	a := &AppliedVersion{Version: step.Version, Phase: step.Phase, Script: step.Script.Path}
 	swept := false
@@ -254,7 +257,7 @@ func (b *batcher) catchUp(ctx context.Context) (done bool, err error) {
 	}
 	b.cursorVersion, b.cursor, b.from = w.CursorVersion, w.Cursor, w.Cursor
 	if w.CursorVersion != b.step.Version {
-		b.cursor, b.from = "", ""
+		b.from = "" // another version's cursor: checked by the next checkpoint, not a start
 	}
 	return false, nil
 }
