@@ -144,3 +144,30 @@ func sqliteExec(t *testing.T, path, query string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReviewTimestampRollingVersionEmptyOnDialect: in a timestamp-numbered repository, a
+// rolling version with no part for this database (its scripts are for another one) is
+// applied by the three phases without a history row; the next offline upgrade must not take
+// it for a version merged below the current one and never applied.
+func TestReviewTimestampRollingVersionEmptyOnDialect(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"20240101000000_a_default_upgrade.sql":   "CREATE TABLE t (a INTEGER);\n",
+		"20240102000000_b_postgresql_expand.sql": "CREATE INDEX CONCURRENTLY t_a ON t (a);\n",
+		"20240103000000_c_default_upgrade.sql":   "CREATE TABLE u (a INTEGER);\n",
+	})
+	if err := os.WriteFile(filepath.Join(repo, "migrate.cfg"), []byte("[db_settings]\nrepository_id=r\nuse_timestamp_numbering=True\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"db", "sync", "20240101000000"},
+		{"db", "expand"},
+		{"db", "migrate"},
+		{"db", "contract"},
+		{"db", "sync"},
+	} {
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+		if res.code != 0 {
+			t.Fatalf("%s\nwant exit 0", res)
+		}
+	}
+}
