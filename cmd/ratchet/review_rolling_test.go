@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
 // reviewRepo writes a repository with files (name → content) under versions/ and returns its
@@ -169,5 +172,30 @@ func TestReviewTimestampRollingVersionEmptyOnDialect(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("%s\nwant exit 0", res)
 		}
+	}
+}
+
+// TestReviewCheckWhileExpandRunsMySQL: while db expand runs on MySQL/MariaDB, whose expand
+// parts are journalled statement by statement, db check says the expand phase is next (3),
+// not that a part stopped and needs --resume or --retry (1).
+func TestReviewCheckWhileExpandRunsMySQL(t *testing.T) {
+	tdb := testdb.New(t, "mysql")
+	repo, _ := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
+		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\nSELECT SLEEP(4);\nALTER TABLE t ADD COLUMN c INTEGER;\n",
+		"002_b_default_contract.sql": "ALTER TABLE t DROP COLUMN a;\n",
+	})
+	args := func(a ...string) []string { return append([]string{"--repository", repo, "--database", tdb.URL}, a...) }
+	if res := runRatchet(t, args("db", "sync", "1")...); res.code != 0 {
+		t.Fatalf("%s\nwant exit 0", res)
+	}
+	cmd, stdout, stderr := startRatchet(t, args("db", "expand")...)
+	time.Sleep(2 * time.Second)
+	check := runRatchet(t, args("db", "check")...)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("db expand: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if check.code != 3 {
+		t.Errorf("db check while db expand runs:\n%s\nwant exit 3", check)
 	}
 }
