@@ -199,3 +199,35 @@ func TestReviewCheckWhileExpandRunsMySQL(t *testing.T) {
 		t.Errorf("db check while db expand runs:\n%s\nwant exit 3", check)
 	}
 }
+
+// TestReviewOnlineResumeOfOfflineExpand: an expand part that db sync ran offline (its online
+// block skipped) and that stopped part way is resumed online by db expand --resume, as the
+// error says; the resumed window must not rely on a trigger nothing created: db check then
+// says the migrate phase is next (4), not that a trigger is missing (1).
+func TestReviewOnlineResumeOfOfflineExpand(t *testing.T) {
+	const expand = "-- ratchet:no-transaction\n" +
+		"ALTER TABLE t ADD COLUMN b INTEGER;\n" +
+		"-- ratchet:online begin\n" +
+		"CREATE TRIGGER ratchet_v002_t_ai AFTER INSERT ON t BEGIN UPDATE t SET b = NEW.a WHERE rowid = NEW.rowid; END;\n" +
+		"-- ratchet:online end\n"
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
+		"002_b_default_expand.sql":   expand + "INSERT INTO missing VALUES (1);\n",
+		"002_b_default_contract.sql": "DROP TRIGGER IF EXISTS ratchet_v002_t_ai;\n",
+	})
+	run := func(want int, args ...string) cmdResult {
+		t.Helper()
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+		if res.code != want {
+			t.Fatalf("%s\nwant exit %d", res, want)
+		}
+		return res
+	}
+	run(0, "db", "sync", "1")
+	run(1, "db", "sync") // stops at statement 3, after the skipped online block
+	if err := os.WriteFile(filepath.Join(repo, "versions", "002_b_default_expand.sql"), []byte(expand+"CREATE TABLE missing (x INTEGER);\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "db", "expand", "--resume")
+	run(4, "db", "check")
+}
