@@ -231,3 +231,32 @@ func TestReviewOnlineResumeOfOfflineExpand(t *testing.T) {
 	run(0, "db", "expand", "--resume")
 	run(4, "db", "check")
 }
+
+// TestReviewCheckWhileContractRunsPostgreSQL: db check run while db contract drops what a
+// data migration's pending query names answers with the phase (5) or up to date (0), not with
+// the query's error.
+func TestReviewCheckWhileContractRunsPostgreSQL(t *testing.T) {
+	tdb := testdb.New(t, "postgresql")
+	repo, _ := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER);\nINSERT INTO t VALUES (1, 10), (2, 20);\n",
+		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN c INTEGER;\n",
+		"002_b_default_migrate.sql": "-- ratchet:repeat\n-- ratchet:pending SELECT 1 FROM t WHERE c IS NULL AND a IS NOT NULL\n" +
+			"UPDATE t SET c = a WHERE id IN (SELECT id FROM t WHERE c IS NULL AND a IS NOT NULL LIMIT 1);\n",
+		"002_b_default_contract.sql": "ALTER TABLE t DROP COLUMN a;\nSELECT pg_sleep(3);\n",
+	})
+	args := func(a ...string) []string { return append([]string{"--repository", repo, "--database", tdb.URL}, a...) }
+	for _, a := range [][]string{{"db", "sync", "1"}, {"db", "expand"}, {"db", "migrate"}} {
+		if res := runRatchet(t, args(a...)...); res.code != 0 {
+			t.Fatalf("%s\nwant exit 0", res)
+		}
+	}
+	cmd, stdout, stderr := startRatchet(t, args("db", "contract")...)
+	time.Sleep(1 * time.Second) // the contract holds table t, dropped column and all
+	check := runRatchet(t, args("db", "check")...)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("db contract: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if check.code != 0 && check.code != 5 {
+		t.Errorf("db check while db contract runs:\n%s\nwant exit 5 or 0", check)
+	}
+}
