@@ -260,3 +260,24 @@ func TestReviewCheckWhileContractRunsPostgreSQL(t *testing.T) {
 		t.Errorf("db check while db contract runs:\n%s\nwant exit 5 or 0", check)
 	}
 }
+
+// TestReviewExpandBadVersionWhileWindowOpen: db expand VERSION with a version the repository
+// lacks, or below the database's, is bad input (exit 2) also while a window is open.
+func TestReviewExpandBadVersionWhileWindowOpen(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\n",
+		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		"003_c_default_expand.sql":  "ALTER TABLE t ADD COLUMN c INTEGER;\n",
+	})
+	run := func(want int, args ...string) {
+		t.Helper()
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+		if res.code != want {
+			t.Errorf("%s\nwant exit %d", res, want)
+		}
+	}
+	run(0, "db", "sync", "2")
+	run(0, "db", "expand")
+	run(2, "db", "expand", "99")
+	run(2, "db", "expand", "1")
+}
