@@ -293,6 +293,13 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 	switch phase {
 	case repository.OpExpand:
 		if w != nil {
+			switch {
+			case target == Latest || target == w.Target:
+			case target < st.version:
+				return nil, &DowngradeError{Current: st.version, Target: target}
+			case !m.repo.Has(target):
+				return nil, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
+			}
 			if target != Latest && target != w.Target {
 				return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
 					"a rolling upgrade to version %d is open (expanded to %d, migrated to %d): finish it (%s) before expanding to %d",
