@@ -281,3 +281,33 @@ func TestReviewExpandBadVersionWhileWindowOpen(t *testing.T) {
 	run(2, "db", "expand", "99")
 	run(2, "db", "expand", "1")
 }
+
+// TestReviewMaxDurationRunsABatch: --max-duration is checked after each batch, so every run
+// of the documented loop `until db migrate --max-duration D; do …; done` makes progress, however
+// short D is against the time the run takes to start.
+func TestReviewMaxDurationRunsABatch(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1), (2), (3), (4), (5);\n",
+		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		"002_b_default_migrate.sql": "-- ratchet:repeat\n-- ratchet:pending SELECT 1 FROM t WHERE b IS NULL\n" +
+			"UPDATE t SET b = a WHERE rowid IN (SELECT rowid FROM t WHERE b IS NULL LIMIT 2);\n",
+	})
+	run := func(args ...string) cmdResult {
+		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+	}
+	for _, args := range [][]string{{"db", "sync", "1"}, {"db", "expand"}} {
+		if res := run(args...); res.code != 0 {
+			t.Fatalf("%s\nwant exit 0", res)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		res := run("db", "migrate", "--max-duration", "1ns")
+		switch {
+		case res.code == 0:
+			return
+		case res.code != 4 || strings.Contains(res.stdout, "Migrated 0 rows"):
+			t.Fatalf("run %d:\n%s\nwant exit 4 with rows migrated, or exit 0", i+1, res)
+		}
+	}
+	t.Fatal("5 runs of 2 rows each did not migrate 5 rows")
+}
