@@ -51,8 +51,9 @@ const defaultBatchSize = 1000
 // runLimits is a run's use of its limits.
 type runLimits struct {
 	dataLimits
-	start time.Time
-	rows  int64 // rows changed so far by this run
+	start   time.Time
+	rows    int64 // rows changed so far by this run
+	batches int64 // batches committed so far by this run
 }
 
 func newLimits(l dataLimits, now time.Time) *runLimits {
@@ -65,8 +66,8 @@ func newLimits(l dataLimits, now time.Time) *runLimits {
 // reached names the limit that stops the run now, or "".
 func (l *runLimits) reached(now time.Time) string {
 	switch {
-	case l == nil:
-		return ""
+	case l == nil || l.batches == 0:
+		return "" // the limits are checked after each batch: a run makes progress
 	case l.maxRows > 0 && l.rows >= l.maxRows:
 		return "--max-rows"
 	case l.maxDuration > 0 && now.Sub(l.start) >= l.maxDuration:
@@ -228,6 +229,7 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		b.total += p.Rows
 		b.batches++
 		s.limits.rows += p.Rows
+		s.limits.batches++
 		b.cursorVersion, b.cursor, b.from = b.step.Version, p.Cursor, p.Cursor
 		if p.Done {
 			return true, nil
