@@ -311,3 +311,52 @@ func TestReviewMaxDurationRunsABatch(t *testing.T) {
 	}
 	t.Fatal("5 runs of 2 rows each did not migrate 5 rows")
 }
+
+// TestReviewTimestampVersionMergedIntoOpenWindow: in a timestamp-numbered repository, a
+// rolling version merged below the expanded position of an open window never had its expand
+// part run; its migrate and contract parts must not run as if it had (refusing it, like a
+// version merged below the current one, is fine).
+func TestReviewTimestampVersionMergedIntoOpenWindow(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"20240101000000_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
+		"20240103000000_c_default_expand.sql":   "ALTER TABLE t ADD COLUMN c INTEGER;\n",
+		"20240103000000_c_default_contract.sql": "CREATE INDEX t_c ON t (c);\n",
+	})
+	if err := os.WriteFile(filepath.Join(repo, "migrate.cfg"), []byte("[db_settings]\nrepository_id=r\nuse_timestamp_numbering=True\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) cmdResult {
+		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+	}
+	for _, args := range [][]string{{"db", "sync", "20240101000000"}, {"db", "expand"}} {
+		if res := run(args...); res.code != 0 {
+			t.Fatalf("%s\nwant exit 0", res)
+		}
+	}
+	// A branch merged meanwhile brings a rolling version between the two.
+	for name, body := range map[string]string{
+		"20240102000000_b_default_expand.sql":   "CREATE TABLE two (x INTEGER);\n",
+		"20240102000000_b_default_contract.sql": "CREATE INDEX t_a ON t (a);\n",
+	} {
+		if err := os.WriteFile(filepath.Join(repo, "versions", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"db", "migrate"}, {"db", "contract"}} {
+		if res := run(args...); res.code != 0 {
+			return // refused: nothing recorded that did not happen
+		}
+	}
+	db, err := sql.Open("sqlite", strings.TrimPrefix(url, "sqlite:///"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE name = 'two'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Errorf("version 20240102000000 is recorded applied (db check: %s), but its expand part never ran: table two is missing", run("db", "check").stdout)
+	}
+}
