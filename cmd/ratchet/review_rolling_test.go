@@ -360,3 +360,35 @@ func TestReviewTimestampVersionMergedIntoOpenWindow(t *testing.T) {
 		t.Errorf("version 20240102000000 is recorded applied (db check: %s), but its expand part never ran: table two is missing", run("db", "check").stdout)
 	}
 }
+
+// TestReviewResumeStoppedMigratePart: a migrate part journalled statement by statement (a
+// no-transaction script) that stopped part way is continued by db migrate --resume, which
+// leaves the contract phase to db contract: the old release still runs.
+func TestReviewResumeStoppedMigratePart(t *testing.T) {
+	const migrate = "-- ratchet:no-transaction\nUPDATE t SET b = a;\n"
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n",
+		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		"002_b_default_migrate.sql":  migrate + "INSERT INTO missing VALUES (1);\n",
+		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
+	})
+	run := func(want int, args ...string) cmdResult {
+		t.Helper()
+		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+		if res.code != want {
+			t.Fatalf("%s\nwant exit %d", res, want)
+		}
+		return res
+	}
+	run(0, "db", "sync", "1")
+	run(0, "db", "expand")
+	res := run(1, "db", "migrate")
+	if strings.Contains(res.stderr, "db sync") {
+		t.Errorf("%s\nthe hint sends a stopped migrate part to db sync, which would contract while the old release runs", res)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "versions", "002_b_default_migrate.sql"), []byte(migrate+"UPDATE t SET b = b + 1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "db", "migrate", "--resume")
+	run(5, "db", "check")
+}
