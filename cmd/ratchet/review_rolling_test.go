@@ -392,3 +392,37 @@ func TestReviewResumeStoppedMigratePart(t *testing.T) {
 	run(0, "db", "migrate", "--resume")
 	run(5, "db", "check")
 }
+
+// TestReviewPendingQueryMustOnlyRead: -- ratchet:pending takes a query that finds work left;
+// one that writes (here a DELETE) is bad input, refused before anything runs (exit 2), and
+// db check, which writes nothing, never runs it.
+func TestReviewPendingQueryMustOnlyRead(t *testing.T) {
+	repo, url := reviewRepo(t, map[string]string{
+		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1), (2);\n",
+		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
+		"002_b_default_migrate.sql": "-- ratchet:pending DELETE FROM t\nUPDATE t SET b = a;\n",
+	})
+	run := func(args ...string) cmdResult {
+		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+	}
+	run("db", "sync", "1")
+	expand := run("db", "expand")
+	run("db", "check")
+	run("db", "migrate")
+	run("db", "check")
+	db, err := sql.Open("sqlite", strings.TrimPrefix(url, "sqlite:///"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("%d rows of 2 left in t: the pending query deleted them", n)
+	}
+	if expand.code != 2 {
+		t.Errorf("%s\nwant exit 2: the pending query writes", expand)
+	}
+}
