@@ -112,3 +112,43 @@ func TestReviewResweepOfTwoGoDataMigrations(t *testing.T) {
 		}
 	})
 }
+
+// TestReviewGoExpandUpOnceUnderLockWait: a Go expand part whose statement gives up waiting for
+// a table lock the service holds is tried again (--ddl-lock-timeout), but a Go migration's Up
+// is called at most once per version.
+func TestReviewGoExpandUpOnceUnderLockWait(t *testing.T) {
+	ctx := context.Background()
+	tdb := testdb.New(t, "postgresql")
+	repo := newRepo(t, map[string]string{
+		"001_items_default_upgrade.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY);\nINSERT INTO items (id) VALUES (1);",
+	})
+	calls := 0
+	if err := repo.Register(repository.GoMigration{Version: 2, Phase: repository.OpExpand, Name: "add_c", Up: func(ctx context.Context, tx *sql.Tx) error {
+		calls++
+		_, err := tx.ExecContext(ctx, "ALTER TABLE items ADD COLUMN c INTEGER")
+		return err
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	m := newMigrator(t, tdb, repo)
+	if _, err := m.Upgrade(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	service := testdb.Open(t, tdb.URL)
+	long, err := service.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := long.QueryRowContext(ctx, "SELECT COUNT(*) FROM items").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		long.Commit()
+	}()
+	_, err = m.Expand(ctx, ratchet.Latest, ratchet.DDLLockTimeout(200*time.Millisecond))
+	if calls > 1 {
+		t.Errorf("Up called %d times (expand: %v); want at most once", calls, err)
+	}
+}
