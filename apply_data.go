@@ -51,8 +51,9 @@ const defaultBatchSize = 1000
 // runLimits is a run's use of its limits.
 type runLimits struct {
 	dataLimits
-	start time.Time
-	rows  int64 // rows changed so far by this run
+	start   time.Time
+	rows    int64 // rows changed so far by this run
+	batches int64 // batches committed so far by this run
 }
 
 func newLimits(l dataLimits, now time.Time) *runLimits {
@@ -65,8 +66,8 @@ func newLimits(l dataLimits, now time.Time) *runLimits {
 // reached names the limit that stops the run now, or "".
 func (l *runLimits) reached(now time.Time) string {
 	switch {
-	case l == nil:
-		return ""
+	case l == nil || l.batches == 0:
+		return "" // the limits are checked after each batch: a run makes progress
 	case l.maxRows > 0 && l.rows >= l.maxRows:
 		return "--max-rows"
 	case l.maxDuration > 0 && now.Sub(l.start) >= l.maxDuration:
@@ -111,9 +112,12 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 	}
 	s.m.emit(Event{Kind: VersionStarted, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path})
 	start := s.m.cfg.now()
-	b := &batcher{s: s, step: step, migrated: w.Migrated}
+	// The checkpoints check the window's cursor as it is, also when it belongs to another
+	// version (left by the sweep of a migration recorded complete): only this version's
+	// cursor is where its batches go on from.
+	b := &batcher{s: s, step: step, migrated: w.Migrated, cursorVersion: w.CursorVersion, cursor: w.Cursor}
 	if w.CursorVersion == step.Version {
-		b.cursorVersion, b.cursor, b.from, b.total = w.CursorVersion, w.Cursor, w.Cursor, w.Rows
+		b.from, b.total = w.Cursor, w.Rows
 	}
 	a := &AppliedVersion{Version: step.Version, Phase: step.Phase, Script: step.Script.Path}
 	swept := false
@@ -225,6 +229,7 @@ func (b *batcher) run(ctx context.Context) (done bool, err error) {
 		b.total += p.Rows
 		b.batches++
 		s.limits.rows += p.Rows
+		s.limits.batches++
 		b.cursorVersion, b.cursor, b.from = b.step.Version, p.Cursor, p.Cursor
 		if p.Done {
 			return true, nil
@@ -254,7 +259,7 @@ func (b *batcher) catchUp(ctx context.Context) (done bool, err error) {
 	}
 	b.cursorVersion, b.cursor, b.from = w.CursorVersion, w.Cursor, w.Cursor
 	if w.CursorVersion != b.step.Version {
-		b.cursor, b.from = "", ""
+		b.from = "" // another version's cursor: checked by the next checkpoint, not a start
 	}
 	return false, nil
 }

@@ -279,6 +279,13 @@ func (m *Migrator) phasePlan(st state, phase string, target int, uc upgradeConfi
 	switch phase {
 	case repository.OpExpand:
 		if w != nil {
+			switch {
+			case target == Latest || target == w.Target:
+			case target < st.version:
+				return nil, &DowngradeError{Current: st.version, Target: target}
+			case !m.repo.Has(target):
+				return nil, &VersionNotFoundError{Version: target, Target: target, Latest: m.repo.Latest()}
+			}
 			if target != Latest && target != w.Target {
 				return nil, &WindowError{Phase: phase, Next: nextPhase(w), Reason: fmt.Sprintf(
 					"a rolling upgrade to version %d is open (expanded to %d, migrated to %d): finish it (%s) before expanding to %d",
@@ -555,6 +562,9 @@ func invalidScript(v int, path string, err error) *ScriptError {
 // schemaKeywords start statements that change the schema, which a data migration must not.
 var schemaKeywords = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "COMMENT", "GRANT", "REVOKE"}
 
+// readKeywords start the queries a pending directive may run.
+var readKeywords = []string{"SELECT", "WITH"}
+
 // dmlKeywords start the statements a repeated data migration may run.
 var dmlKeywords = []string{"UPDATE", "DELETE", "INSERT", "REPLACE", "WITH"}
 
@@ -591,6 +601,11 @@ func (m *Migrator) checkPhase(step *Step, ds []sqlsplit.Directive) error {
 	}
 	dm := &dataMigration{}
 	if d, ok := sqlsplit.Find(ds, sqlsplit.DirectivePending); ok {
+		// The query runs in every db check, which writes nothing: one statement that reads.
+		q, err := sqlsplit.Split(d.Value, m.dialect.Split())
+		if err != nil || len(q) != 1 || !slices.Contains(readKeywords, sqlsplit.Keyword(q[0].Text)) {
+			return refuse(d.Line, "-- ratchet:pending takes one SELECT that returns a row while work remains")
+		}
 		dm.pending = d.Value
 	}
 	if d, ok := sqlsplit.Find(ds, sqlsplit.DirectiveRepeat); ok {

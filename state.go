@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
 )
 
 // otherTrackers are the tracking tables of other migration tools; finding one in an
@@ -121,11 +122,25 @@ func (m *Migrator) outOfOrder(applied []int, current int) []int {
 	}
 	var missing []int
 	for _, v := range m.repo.Versions() {
-		if v > applied[0] && v <= current {
+		if v > applied[0] && v <= current && !m.emptyRolling(v) {
 			if _, found := slices.BinarySearch(applied, v); !found {
 				missing = append(missing, v)
 			}
 		}
 	}
 	return missing
+}
+
+// emptyRolling reports whether v is a rolling version with no part for this database: its
+// phases are recorded in the window as they run, and none leaves a history row.
+func (m *Migrator) emptyRolling(v int) bool {
+	if !m.repo.Rolling(v) {
+		return false
+	}
+	for _, ph := range []string{repository.OpExpand, repository.OpMigrate, repository.OpContract} {
+		if _, ok, err := m.repo.Script(v, m.dialect.Name(), ph); err != nil || ok {
+			return false
+		}
+	}
+	return true
 }

@@ -248,9 +248,10 @@ func (m *Migrator) rollingStatus(v int, st state, recorded map[string]versiontab
 	switch {
 	case vs.Stop != nil:
 		vs.State = Stopped
-	case v > st.version:
 	case modified:
+		// A phase that ran, also in an open window, was edited since.
 		vs.State = Modified
+	case v > st.version:
 	case scripts == 0 && len(recorded) > 0:
 		vs.State = Missing
 	default:

@@ -22,9 +22,7 @@ type phaseFlags struct {
 }
 
 func (f *phaseFlags) register(cmd *cobra.Command, backup bool) {
-	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue a part that stopped part way after its last applied statement (MySQL/MariaDB, no-transaction scripts)")
-	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a part that stopped part way again from its first statement")
-	cmd.Flags().StringVar(&f.inFlight, "in-flight", "", "with --resume, whether the statement that was running when the part was interrupted took effect: completed or not-completed")
+	f.registerRecovery(cmd)
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
 	cmd.Flags().DurationVar(&f.ddlWait, "ddl-lock-timeout", 5*time.Second, "how long a statement waits for a table lock the running service holds before it gives up, to be tried again (5 attempts); 0 waits as long as the database lets it (PostgreSQL, MySQL/MariaDB)")
 	if backup {
@@ -96,6 +94,7 @@ run with work left, or rows remain after a full sweep: run it again; 1 before db
 	cmd.Flags().Int64Var(&maxRows, "max-rows", 0, "stop once this run changed at least N rows (exit 4 if work remains); 0 for no limit")
 	cmd.Flags().DurationVar(&maxDuration, "max-duration", 0, "stop once this run took D (exit 4 if work remains); 0 for no limit")
 	cmd.Flags().BoolVar(&f.skipSanityCheck, "skip-sanity-check", false, "do not check that MySQL/MariaDB tables have a utf8 collation")
+	f.registerRecovery(cmd)
 	return cmd
 }
 
@@ -127,6 +126,13 @@ func runSchemaPhase(cmd *cobra.Command, g *globals, phase string, f phaseFlags) 
 	}
 	f.extra = []ratchet.UpgradeOption{ratchet.DDLLockTimeout(f.ddlWait)}
 	return runPhase(cmd, g, phase, f.syncFlags)
+}
+
+// registerRecovery adds the flags that continue a part that stopped part way.
+func (f *phaseFlags) registerRecovery(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue a part that stopped part way after its last applied statement (MySQL/MariaDB, no-transaction scripts)")
+	cmd.Flags().BoolVar(&f.retry, "retry", false, "run a part that stopped part way again from its first statement")
+	cmd.Flags().StringVar(&f.inFlight, "in-flight", "", "with --resume, whether the statement that was running when the part was interrupted took effect: completed or not-completed")
 }
 
 // argOr returns args[i], or def.

@@ -77,10 +77,11 @@ func stoppedHint(e *ratchet.StoppedVersionError) string {
 	return fmt.Sprintf("run `%s --resume` to continue at statement %d or %s", c, e.NextStatement(false), retry)
 }
 
-// phaseCommand is the command that continues a stopped phase: db expand or db contract for
-// theirs (db sync continues them too, offline), db sync otherwise.
+// phaseCommand is the command that continues a stopped phase: db expand, db migrate or db
+// contract for theirs (db sync continues them too, offline, finishing the window), db sync
+// otherwise.
 func phaseCommand(phase string) string {
-	if phase == "expand" || phase == "contract" {
+	if phase == "expand" || phase == "migrate" || phase == "contract" {
 		return "db " + phase
 	}
 	return "db sync"

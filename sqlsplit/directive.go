@@ -94,7 +94,7 @@ func Online(script string, ds []Directive, stmts []Statement) ([]bool, error) {
 	if _, ok := Find(ds, directiveOnline); !ok {
 		return nil, nil // nothing to mark: most scripts, which cost nothing here
 	}
-	script = strings.TrimPrefix(script, byteOrderMark)
+	// The statements' offsets count a byte order mark, so the line offsets do too.
 	online := make([]bool, len(stmts))
 	lineStart := lineOffsets(script)
 	open := 0 // line of the open block's begin marker, 0 for none
