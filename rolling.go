@@ -188,6 +188,23 @@ func (m *Migrator) Contract(ctx context.Context, opts ...UpgradeOption) (*Result
 	return m.runPhase(ctx, repository.OpContract, Latest, opts)
 }
 
+// PlanPhaseFrom works out what the rolling phase command phase ("expand", "migrate",
+// "contract") would run on a database at version current with no window open, without
+// reading the database: every refusal that needs no database, as [Migrator.PlanFrom] does for
+// upgrades.
+func (m *Migrator) PlanPhaseFrom(phase string, current, target int, opts ...UpgradeOption) (*Plan, error) {
+	if !repository.IsPhase(phase) {
+		return nil, fmt.Errorf("%q is not a rolling phase (expand, migrate, contract)", phase)
+	}
+	if target < Latest {
+		return nil, &InvalidVersionError{Version: target}
+	}
+	if err := m.checkVersion(current); err != nil {
+		return nil, err
+	}
+	return m.phasePlan(state{version: current, controlled: true}, phase, target, upgradeSettings(opts))
+}
+
 // PendingData returns the versions of the open window whose data migration says work remains
 // (its pending query finds rows).
 func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
@@ -601,6 +618,9 @@ func (m *Migrator) checkPhase(step *Step, ds []sqlsplit.Directive) error {
 	}
 	dm := &dataMigration{}
 	if d, ok := sqlsplit.Find(ds, sqlsplit.DirectivePending); ok {
+		if _, repeat := sqlsplit.Find(ds, sqlsplit.DirectiveRepeat); !repeat {
+			return refuse(d.Line, "-- ratchet:pending goes with -- ratchet:repeat: a script that runs once cannot migrate the rows the old release writes after it ran")
+		}
 		// The query runs in every db check, which writes nothing: one statement that reads.
 		q, err := sqlsplit.Split(d.Value, m.dialect.Split())
 		if err != nil || len(q) != 1 || !slices.Contains(readKeywords, sqlsplit.Keyword(q[0].Text)) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
+	"github.com/ratchetdb/ratchet/repository"
 	"github.com/ratchetdb/ratchet/sqlsplit"
 )
 
@@ -220,9 +221,9 @@ func (s *session) apply(ctx context.Context, plan *Plan, res *Result) (err error
 			apply = s.applyStep
 		}
 		applied, err := apply(ctx, step)
-		// A transactional part rolled back whole when a statement gave up waiting for a
-		// table lock: it is tried again.
-		for k := 2; err != nil && k <= ddlAttempts && apply != nil && !step.Journalled && !step.Recovering &&
+		// A transactional SQL part rolled back whole when a statement gave up waiting for a
+		// table lock: it is tried again. A Go part is not: its Up is called at most once.
+		for k := 2; err != nil && k <= ddlAttempts && step.Script != nil && step.Script.Kind == repository.SQL && !step.Journalled && !step.Recovering &&
 			s.lockWaitGaveUp(err) && s.waitToRetry(ctx, step, k, err); k++ {
 			applied, err = apply(ctx, step)
 		}

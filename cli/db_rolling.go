@@ -161,6 +161,15 @@ func runPhase(cmd *cobra.Command, g *globals, phase string, f syncFlags) error {
 	}
 	defer s.Close()
 	if s.db.absent {
+		// Check the request against an empty database before creating it, so that a
+		// refused one creates nothing.
+		m, err := g.migrator(s)
+		if err != nil {
+			return err
+		}
+		if _, err := m.PlanPhaseFrom(phase, 0, target, opts...); err != nil {
+			return err
+		}
 		if err := s.db.create(ctx); err != nil {
 			return err
 		}

@@ -108,8 +108,9 @@ func TestReviewRefusedPhaseCreatesNoDatabase(t *testing.T) {
 }
 
 // TestReviewMigrateAsksPendingOfOneShotScript: a migrate script with a pending query but no
-// repeat runs once; when its pending query still finds rows, db migrate does not say the data
-// migrations are done (exit 0) while db check sends the operator back to db migrate (exit 4).
+// repeat would run once, and while its pending query still found rows db migrate would say
+// the data migrations are done (exit 0) and db check send the operator back to it (exit 4).
+// Such a script is refused before anything of its window runs (exit 2, naming file:line).
 func TestReviewMigrateAsksPendingOfOneShotScript(t *testing.T) {
 	repo, url := reviewRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n",
@@ -121,12 +122,16 @@ func TestReviewMigrateAsksPendingOfOneShotScript(t *testing.T) {
 	run := func(args ...string) cmdResult {
 		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
 	}
-	for _, args := range [][]string{{"db", "sync", "1"}, {"db", "expand"}} {
-		if res := run(args...); res.code != 0 {
-			t.Fatalf("%s\nwant exit 0", res)
-		}
+	if res := run("db", "sync", "1"); res.code != 0 {
+		t.Fatalf("%s\nwant exit 0", res)
 	}
-	// The old release writes a row the script cannot migrate.
+	if res := run("db", "expand"); res.code != 2 || !strings.Contains(res.stderr, "versions/002_b_default_migrate.sql:1: -- ratchet:pending goes with -- ratchet:repeat") {
+		t.Fatalf("%s\nwant the one-shot script with a pending query refused (exit 2, file:line)", res)
+	}
+	if res := run("db", "version"); strings.TrimSpace(res.stdout) != "1" {
+		t.Fatalf("db version after the refusal = %q; want 1", res.stdout)
+	}
+	// Were it applied, the old release would write a row the script cannot migrate.
 	sqliteExec(t, strings.TrimPrefix(url, "sqlite:///"), "INSERT INTO t (a) VALUES (NULL)")
 	migrate := run("db", "migrate")
 	check := run("db", "check")
