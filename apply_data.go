@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ratchetdb/ratchet/dialect"
@@ -375,6 +376,11 @@ func (s *session) pendingData(ctx context.Context, st state, migrated int) ([]in
 	for _, step := range parts {
 		v := step.Version
 		pending, err := s.pendingOne(ctx, step)
+		if err != nil && s.contractedMeanwhile(ctx, v) {
+			// Another run contracted the version after the state was read (where no lock
+			// keeps a reader out): its query may name what the contract dropped.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -383,4 +389,19 @@ func (s *session) pendingData(ctx context.Context, st state, migrated int) ([]in
 		}
 	}
 	return out, nil
+}
+
+// contractedMeanwhile reports whether version v is contracted now, or its contract has
+// started, after the state a run read said otherwise.
+func (s *session) contractedMeanwhile(ctx context.Context, v int) bool {
+	ctx = context.WithoutCancel(ctx)
+	if cur, _, err := s.table.Version(ctx, s.conn); err == nil && cur >= v {
+		return true
+	}
+	tables, err := s.table.ListTables(ctx, s.conn)
+	if err != nil || !slices.Contains(tables, versiontable.JournalTable) {
+		return false
+	}
+	j, err := s.table.ReadJournal(ctx, s.conn)
+	return err == nil && j != nil && j.Phase == repository.OpContract && j.Version == v
 }

@@ -126,6 +126,27 @@ func (s *session) lockMigration(ctx context.Context) error {
 	return err
 }
 
+// migrationRunning reports whether another run holds the session migration lock now: it is
+// tried once, without waiting, and released at once. A journal row then belongs to a run
+// that is still going, not to one that stopped. Where the lock is a lease or the database's
+// own file, it says false.
+func (s *session) migrationRunning(ctx context.Context) bool {
+	if s.lockMethod() != LockAdvisory {
+		return false
+	}
+	l, err := lock.Acquire(ctx, s.conn, s.m.dialect, s.m.repo.ID(), 0)
+	var timeout *lock.TimeoutError
+	if errors.As(err, &timeout) {
+		return true
+	}
+	if err == nil {
+		if rerr := l.Release(context.WithoutCancel(ctx)); rerr != nil {
+			s.broken = true // the session may still hold it: it must not reach the pool
+		}
+	}
+	return false
+}
+
 // causalReads sets the session up for causal reads on a cluster node (see
 // [dialect.Dialect.CausalReads]); the session's close restores the setting.
 func (s *session) causalReads(ctx context.Context) error {

@@ -20,6 +20,7 @@ type state struct {
 	hasJournal      bool
 	hasRolling      bool
 	journal         *versiontable.Journal // a version stopped part way, if any
+	running         bool                  // the journal's version is being applied by another run now
 	window          *versiontable.Window  // the open rolling-upgrade window, if any
 	controlled      bool                  // the version table has a row for the repository
 	version         int                   // the recorded version when controlled, else 0

@@ -21,6 +21,7 @@ const (
 	Modified State = "modified" // applied, but the script changed since
 	Missing  State = "missing"  // applied, but the script is no longer in the repository
 	Stopped  State = "stopped"  // stopped part way; needs [Resume] or [Retry]
+	Running  State = "running"  // being applied by another run now
 	// Unapplied: below the current version, but the history says it never ran (added out of
 	// order).
 	Unapplied State = "unapplied"
@@ -76,7 +77,7 @@ type PhaseStatus struct {
 func (s *Status) Pending() int {
 	n := 0
 	for _, v := range s.Versions {
-		if v.State == Pending || v.State == Stopped {
+		if v.State == Pending || v.State == Stopped || v.State == Running {
 			n++
 		}
 	}
@@ -122,6 +123,8 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A journal row without a failure may belong to a run that is still going.
+	st.running = st.journal != nil && st.journal.Error == "" && s.migrationRunning(ctx)
 	// The latest history entry per version is the one that counts; per phase for the phases
 	// of rolling versions.
 	recorded := map[int]VersionStatus{}
@@ -170,6 +173,8 @@ func (s *session) status(ctx context.Context) (*Status, error) {
 			}
 		}
 		switch {
+		case st.running && st.journal.Version == v:
+			vs = VersionStatus{Version: v, State: Running, Script: vs.Script, Checksum: vs.Checksum}
 		case st.journal != nil && st.journal.Version == v:
 			e := stoppedError(st.journal)
 			vs = VersionStatus{Version: v, State: Stopped, Script: vs.Script, Checksum: vs.Checksum, Detail: e.Error(), Stop: e}
@@ -237,8 +242,12 @@ func (m *Migrator) rollingStatus(v int, st state, recorded map[string]versiontab
 			ps.State = Applied
 		}
 		if j := st.journal; j != nil && j.Version == v && j.Phase == ph {
-			e := stoppedError(j)
-			ps.State, vs.Detail, vs.Stop = Stopped, e.Error(), e
+			if st.running {
+				ps.State = Running
+			} else {
+				e := stoppedError(j)
+				ps.State, vs.Detail, vs.Stop = Stopped, e.Error(), e
+			}
 		}
 		if vs.Script == "" {
 			vs.Script = ps.Script

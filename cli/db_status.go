@@ -100,7 +100,7 @@ func osuNote(method string) string {
 
 func appliedAt(v ratchet.VersionStatus) string {
 	switch {
-	case v.State == ratchet.Pending || v.State == ratchet.Stopped:
+	case v.State == ratchet.Pending || v.State == ratchet.Stopped || v.State == ratchet.Running:
 		return "-"
 	case v.AppliedAt.IsZero():
 		return "unknown"
