@@ -50,7 +50,7 @@ type journalRun struct {
 // applyJournalled applies a version that cannot run in one transaction. It returns nil, nil
 // when another process applied it first.
 func (s *session) applyJournalled(ctx context.Context, step Step) (*AppliedVersion, error) {
-	j := &versiontable.Journal{Version: step.Version, Phase: step.Phase, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
+	j := &versiontable.Journal{Version: step.Version, Phase: step.Phase, Offline: step.Offline, Script: step.Script.Path, Total: max(1, len(step.Statements)), Earlier: step.Earlier}
 	for i := range step.ResumeAt {
 		j.Hashes = append(j.Hashes, journalHash(step, i))
 	}
@@ -377,7 +377,7 @@ func (r *journalRun) handOver() *versiontable.Journal {
 		r.s.m.skips(*next, 0) || !r.s.m.dialect.CommitsImplicitly(next.Statements[0].Text) {
 		return nil
 	}
-	return &versiontable.Journal{Version: next.Version, Phase: next.Phase, Script: next.Script.Path, Total: len(next.Statements), Running: 1}
+	return &versiontable.Journal{Version: next.Version, Phase: next.Phase, Offline: next.Offline, Script: next.Script.Path, Total: len(next.Statements), Running: 1}
 }
 
 // record writes the bookkeeping of a completed step on q.

@@ -223,6 +223,9 @@ func recoverStopped(j *versiontable.Journal, first *Step, uc upgradeConfig) erro
 	}
 	first.Recovering = true
 	first.Earlier = j.Earlier
+	// A part goes on as it started: a part an offline run started, its online blocks
+	// skipped, does not become one whose triggers the window relies on.
+	first.Offline = first.Offline || j.Offline
 	if uc.recovery == retryRecovery {
 		// What the stopped attempt applied was undone by hand: the journal keeps the count.
 		first.Earlier = max(j.Earlier, j.Done())

@@ -27,6 +27,7 @@ const journalDDL = `CREATE TABLE IF NOT EXISTS %s (
 	running INTEGER NOT NULL DEFAULT 0,
 	earlier INTEGER NOT NULL DEFAULT 0,
 	phase VARCHAR(16) NOT NULL DEFAULT 'upgrade',
+	offline INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (repository_id)
 )`
 
@@ -36,12 +37,16 @@ var addedColumns = [][2]string{
 	{"running", "INTEGER NOT NULL DEFAULT 0"},
 	{"earlier", "INTEGER NOT NULL DEFAULT 0"},
 	{"phase", "VARCHAR(16) NOT NULL DEFAULT 'upgrade'"},
+	{"offline", "INTEGER NOT NULL DEFAULT 0"},
 }
 
 // Journal is the progress of one version applied statement by statement.
 type Journal struct {
 	Version int
 	Phase   string // the script's operation: "upgrade", "expand", "contract"
+	// Offline is true for a phase part started without its online blocks (db sync): it is
+	// resumed the same way.
+	Offline bool
 	Script  string
 	Total   int      // statements in the script
 	Hashes  []string // hashes of the statements applied so far, in order
@@ -55,6 +60,14 @@ type Journal struct {
 	// Earlier is the number of statements an earlier attempt had applied before a retry
 	// started the version again from its first statement (the operator undid them).
 	Earlier int
+}
+
+// offline is Offline as the table stores it.
+func (j *Journal) offline() int {
+	if j.Offline {
+		return 1
+	}
+	return 0
 }
 
 // Done returns the number of statements applied.
@@ -128,7 +141,8 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 	var j Journal
 	var hashes string
 	var msg sql.NullString
-	err = q.QueryRowContext(ctx, query, t.repoID).Scan(&j.Version, &j.Script, &j.Total, &hashes, &j.FailedLine, &msg, &j.Running, &j.Earlier, &j.Phase)
+	var offline int
+	err = q.QueryRowContext(ctx, query, t.repoID).Scan(&j.Version, &j.Script, &j.Total, &hashes, &j.FailedLine, &msg, &j.Running, &j.Earlier, &j.Phase, &offline)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
@@ -138,6 +152,7 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 	if hashes != "" {
 		j.Hashes = strings.Split(hashes, ",")
 	}
+	j.Offline = offline != 0
 	j.Error = msg.String
 	return &j, nil
 }
@@ -148,8 +163,8 @@ func (t *Table) ReadJournal(ctx context.Context, q Querier) (*Journal, error) {
 func (t *Table) ClaimJournal(j *Journal, mv Move) Statement {
 	b := t.builder(false)
 	table, column := t.positionSource(mv.Counter)
-	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, script, total, done, hashes, failed_line, error, running, earlier) SELECT " +
-		b.list(t.repoID, j.Version, j.Phase, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) +
+	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, offline, script, total, done, hashes, failed_line, error, running, earlier) SELECT " +
+		b.list(t.repoID, j.Version, j.Phase, j.offline(), j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) +
 		" FROM " + t.ident(table) + " WHERE repository_id = " + b.p(t.repoID) + " AND " + column + " = " + b.p(mv.From)
 	return b.statement(query)
 }
@@ -171,8 +186,8 @@ func (t *Table) ReplaceJournal(ctx context.Context, q Querier, j *Journal) error
 		return err
 	}
 	b := t.builder(false)
-	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, script, total, done, hashes, failed_line, error, running, earlier) VALUES (" +
-		b.list(t.repoID, j.Version, j.Phase, j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) + ")"
+	query := "INSERT INTO " + t.ident(JournalTable) + " (repository_id, version, phase, offline, script, total, done, hashes, failed_line, error, running, earlier) VALUES (" +
+		b.list(t.repoID, j.Version, j.Phase, j.offline(), j.Script, j.Total, j.Done(), strings.Join(j.Hashes, ","), 0, nil, j.Running, j.Earlier) + ")"
 	if _, err := q.ExecContext(ctx, query, b.args...); err != nil {
 		return fmt.Errorf("journalling version %d: %w", j.Version, err)
 	}

@@ -212,7 +212,7 @@ func (t *Table) FinishJournalStatements(mv Move, e Entry, next *Journal) []State
 	journal := t.deleteJournal()
 	if next != nil {
 		b := t.builder(false)
-		journal = b.statement("UPDATE " + t.ident(JournalTable) + " SET version = " + b.p(next.Version) + ", phase = " + b.p(next.Phase) + ", script = " + b.p(next.Script) +
+		journal = b.statement("UPDATE " + t.ident(JournalTable) + " SET version = " + b.p(next.Version) + ", phase = " + b.p(next.Phase) + ", offline = " + b.p(next.offline()) + ", script = " + b.p(next.Script) +
 			", total = " + b.p(next.Total) + ", done = " + b.p(next.Done()) + ", hashes = " + b.p(strings.Join(next.Hashes, ",")) +
 			", running = " + b.p(next.Running) + ", failed_line = 0, error = NULL, earlier = " + b.p(next.Earlier) +
 			" WHERE repository_id = " + b.p(t.repoID))
