@@ -2,6 +2,7 @@ package ratchet
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/ratchetdb/ratchet/internal/versiontable"
@@ -109,7 +110,47 @@ func (s *session) unapplied(ctx context.Context, st state) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.m.outOfOrder(applied, st.version), nil
+	missing := s.m.outOfOrder(applied, st.version)
+	if st.window != nil {
+		inWindow, err := s.unappliedInWindow(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, inWindow...)
+	}
+	return missing, nil
+}
+
+// unappliedInWindow returns the versions an open window went past in its expand or migrate
+// phase that have a part for that phase and no record of it: merged below the window's
+// position after it moved (timestamp numbering), they would have their later phases run
+// without their first.
+func (s *session) unappliedInWindow(ctx context.Context, st state) ([]int, error) {
+	entries, err := s.table.History(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	ran := map[[2]string]bool{}
+	for _, e := range entries {
+		ran[[2]string{fmt.Sprint(e.Version), e.Phase}] = true
+	}
+	var out []int
+	for _, ph := range []struct {
+		name string
+		upTo int
+	}{{repository.OpExpand, st.window.Expanded}, {repository.OpMigrate, st.window.Migrated}} {
+		parts, err := s.m.parts(ph.name, st.version, ph.upTo)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			if p.Script != nil && !ran[[2]string{fmt.Sprint(p.Version), ph.name}] && !slices.Contains(out, p.Version) {
+				out = append(out, p.Version)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // outOfOrder returns the repository's versions at or below current that are missing from
