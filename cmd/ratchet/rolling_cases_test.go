@@ -11,9 +11,9 @@ import (
 	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
-// reviewRepo writes a repository with files (name → content) under versions/ and returns its
+// casesRepo writes a repository with files (name → content) under versions/ and returns its
 // directory and an SQLite database URL beside it.
-func reviewRepo(t *testing.T, files map[string]string) (repo, url string) {
+func casesRepo(t *testing.T, files map[string]string) (repo, url string) {
 	t.Helper()
 	dir := t.TempDir()
 	repo = filepath.Join(dir, "repo")
@@ -31,16 +31,16 @@ func reviewRepo(t *testing.T, files map[string]string) (repo, url string) {
 	return repo, "sqlite:///" + filepath.Join(dir, "app.db")
 }
 
-// TestReviewOnlineBlockAfterByteOrderMark: an expand script saved with a UTF-8 byte order
+// TestRollingOnlineBlockAfterByteOrderMark: an expand script saved with a UTF-8 byte order
 // mark and an online block runs like the same script without the mark.
-func TestReviewOnlineBlockAfterByteOrderMark(t *testing.T) {
+func TestRollingOnlineBlockAfterByteOrderMark(t *testing.T) {
 	const expand = "CREATE TABLE t (a INTEGER);\n" +
 		"-- ratchet:online begin\n" +
 		"CREATE TRIGGER ratchet_v001_t_ai AFTER INSERT ON t BEGIN SELECT 1; END;\n" +
 		"-- ratchet:online end\n"
 	const contract = "DROP TRIGGER IF EXISTS ratchet_v001_t_ai;\n"
 	for _, bom := range []string{"", "\uFEFF"} {
-		repo, url := reviewRepo(t, map[string]string{
+		repo, url := casesRepo(t, map[string]string{
 			"001_a_default_expand.sql":   bom + expand,
 			"001_a_default_contract.sql": contract,
 		})
@@ -51,11 +51,11 @@ func TestReviewOnlineBlockAfterByteOrderMark(t *testing.T) {
 	}
 }
 
-// TestReviewCheckSeesExpandModifiedInWindow: an expand part that ran and was then edited is
+// TestRollingCheckSeesExpandModifiedInWindow: an expand part that ran and was then edited is
 // an applied script modified, which db check reports with exit 1, also while the window that
 // ran it is open.
-func TestReviewCheckSeesExpandModifiedInWindow(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingCheckSeesExpandModifiedInWindow(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
 		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
@@ -79,11 +79,11 @@ func TestReviewCheckSeesExpandModifiedInWindow(t *testing.T) {
 	run(1, "db", "check")
 }
 
-// TestReviewRefusedPhaseCreatesNoDatabase: a phase command refused before anything runs — a
+// TestRollingRefusedPhaseCreatesNoDatabase: a phase command refused before anything runs — a
 // version the repository lacks, a migrate or contract before any expand — leaves a database
 // that does not exist as it found it: not created.
-func TestReviewRefusedPhaseCreatesNoDatabase(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingRefusedPhaseCreatesNoDatabase(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_expand.sql":   "CREATE TABLE t (a INTEGER);\n",
 		"001_a_default_contract.sql": "CREATE INDEX t_a ON t (a);\n",
 	})
@@ -107,12 +107,12 @@ func TestReviewRefusedPhaseCreatesNoDatabase(t *testing.T) {
 	}
 }
 
-// TestReviewMigrateAsksPendingOfOneShotScript: a migrate script with a pending query but no
+// TestRollingMigrateAsksPendingOfOneShotScript: a migrate script with a pending query but no
 // repeat would run once, and while its pending query still found rows db migrate would say
 // the data migrations are done (exit 0) and db check send the operator back to it (exit 4).
 // Such a script is refused before anything of its window runs (exit 2, naming file:line).
-func TestReviewMigrateAsksPendingOfOneShotScript(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingMigrateAsksPendingOfOneShotScript(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n",
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		// The statement leaves the rows the pending query finds (a NULL a).
@@ -153,12 +153,12 @@ func sqliteExec(t *testing.T, path, query string) {
 	}
 }
 
-// TestReviewTimestampRollingVersionEmptyOnDialect: in a timestamp-numbered repository, a
+// TestRollingTimestampRollingVersionEmptyOnDialect: in a timestamp-numbered repository, a
 // rolling version with no part for this database (its scripts are for another one) is
 // applied by the three phases without a history row; the next offline upgrade must not take
 // it for a version merged below the current one and never applied.
-func TestReviewTimestampRollingVersionEmptyOnDialect(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingTimestampRollingVersionEmptyOnDialect(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"20240101000000_a_default_upgrade.sql":   "CREATE TABLE t (a INTEGER);\n",
 		"20240102000000_b_postgresql_expand.sql": "CREATE INDEX CONCURRENTLY t_a ON t (a);\n",
 		"20240103000000_c_default_upgrade.sql":   "CREATE TABLE u (a INTEGER);\n",
@@ -180,12 +180,12 @@ func TestReviewTimestampRollingVersionEmptyOnDialect(t *testing.T) {
 	}
 }
 
-// TestReviewCheckWhileExpandRunsMySQL: while db expand runs on MySQL/MariaDB, whose expand
+// TestRollingCheckWhileExpandRunsMySQL: while db expand runs on MySQL/MariaDB, whose expand
 // parts are journalled statement by statement, db check says the expand phase is next (3),
 // not that a part stopped and needs --resume or --retry (1).
-func TestReviewCheckWhileExpandRunsMySQL(t *testing.T) {
+func TestRollingCheckWhileExpandRunsMySQL(t *testing.T) {
 	tdb := testdb.New(t, "mysql")
-	repo, _ := reviewRepo(t, map[string]string{
+	repo, _ := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
 		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\nSELECT SLEEP(4);\nALTER TABLE t ADD COLUMN c INTEGER;\n",
 		"002_b_default_contract.sql": "ALTER TABLE t DROP COLUMN a;\n",
@@ -205,17 +205,17 @@ func TestReviewCheckWhileExpandRunsMySQL(t *testing.T) {
 	}
 }
 
-// TestReviewOnlineResumeOfOfflineExpand: an expand part that db sync ran offline (its online
+// TestRollingOnlineResumeOfOfflineExpand: an expand part that db sync ran offline (its online
 // block skipped) and that stopped part way is resumed online by db expand --resume, as the
 // error says; the resumed window must not rely on a trigger nothing created: db check then
 // says the migrate phase is next (4), not that a trigger is missing (1).
-func TestReviewOnlineResumeOfOfflineExpand(t *testing.T) {
+func TestRollingOnlineResumeOfOfflineExpand(t *testing.T) {
 	const expand = "-- ratchet:no-transaction\n" +
 		"ALTER TABLE t ADD COLUMN b INTEGER;\n" +
 		"-- ratchet:online begin\n" +
 		"CREATE TRIGGER ratchet_v002_t_ai AFTER INSERT ON t BEGIN UPDATE t SET b = NEW.a WHERE rowid = NEW.rowid; END;\n" +
 		"-- ratchet:online end\n"
-	repo, url := reviewRepo(t, map[string]string{
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
 		"002_b_default_expand.sql":   expand + "INSERT INTO missing VALUES (1);\n",
 		"002_b_default_contract.sql": "DROP TRIGGER IF EXISTS ratchet_v002_t_ai;\n",
@@ -237,12 +237,12 @@ func TestReviewOnlineResumeOfOfflineExpand(t *testing.T) {
 	run(4, "db", "check")
 }
 
-// TestReviewCheckWhileContractRunsPostgreSQL: db check run while db contract drops what a
+// TestRollingCheckWhileContractRunsPostgreSQL: db check run while db contract drops what a
 // data migration's pending query names answers with the phase (5) or up to date (0), not with
 // the query's error.
-func TestReviewCheckWhileContractRunsPostgreSQL(t *testing.T) {
+func TestRollingCheckWhileContractRunsPostgreSQL(t *testing.T) {
 	tdb := testdb.New(t, "postgresql")
-	repo, _ := reviewRepo(t, map[string]string{
+	repo, _ := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER);\nINSERT INTO t VALUES (1, 10), (2, 20);\n",
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN c INTEGER;\n",
 		"002_b_default_migrate.sql": "-- ratchet:repeat\n-- ratchet:pending SELECT 1 FROM t WHERE c IS NULL AND a IS NOT NULL\n" +
@@ -266,10 +266,10 @@ func TestReviewCheckWhileContractRunsPostgreSQL(t *testing.T) {
 	}
 }
 
-// TestReviewExpandBadVersionWhileWindowOpen: db expand VERSION with a version the repository
+// TestRollingExpandBadVersionWhileWindowOpen: db expand VERSION with a version the repository
 // lacks, or below the database's, is bad input (exit 2) also while a window is open.
-func TestReviewExpandBadVersionWhileWindowOpen(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingExpandBadVersionWhileWindowOpen(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\n",
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"003_c_default_expand.sql":  "ALTER TABLE t ADD COLUMN c INTEGER;\n",
@@ -287,11 +287,11 @@ func TestReviewExpandBadVersionWhileWindowOpen(t *testing.T) {
 	run(2, "db", "expand", "1")
 }
 
-// TestReviewMaxDurationRunsABatch: --max-duration is checked after each batch, so every run
+// TestRollingMaxDurationRunsABatch: --max-duration is checked after each batch, so every run
 // of the documented loop `until db migrate --max-duration D; do …; done` makes progress, however
 // short D is against the time the run takes to start.
-func TestReviewMaxDurationRunsABatch(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingMaxDurationRunsABatch(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1), (2), (3), (4), (5);\n",
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_migrate.sql": "-- ratchet:repeat\n-- ratchet:pending SELECT 1 FROM t WHERE b IS NULL\n" +
@@ -317,12 +317,12 @@ func TestReviewMaxDurationRunsABatch(t *testing.T) {
 	t.Fatal("5 runs of 2 rows each did not migrate 5 rows")
 }
 
-// TestReviewTimestampVersionMergedIntoOpenWindow: in a timestamp-numbered repository, a
+// TestRollingTimestampVersionMergedIntoOpenWindow: in a timestamp-numbered repository, a
 // rolling version merged below the expanded position of an open window never had its expand
 // part run; its migrate and contract parts must not run as if it had (refusing it, like a
 // version merged below the current one, is fine).
-func TestReviewTimestampVersionMergedIntoOpenWindow(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingTimestampVersionMergedIntoOpenWindow(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"20240101000000_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\n",
 		"20240103000000_c_default_expand.sql":   "ALTER TABLE t ADD COLUMN c INTEGER;\n",
 		"20240103000000_c_default_contract.sql": "CREATE INDEX t_c ON t (c);\n",
@@ -366,12 +366,12 @@ func TestReviewTimestampVersionMergedIntoOpenWindow(t *testing.T) {
 	}
 }
 
-// TestReviewResumeStoppedMigratePart: a migrate part journalled statement by statement (a
+// TestRollingResumeStoppedMigratePart: a migrate part journalled statement by statement (a
 // no-transaction script) that stopped part way is continued by db migrate --resume, which
 // leaves the contract phase to db contract: the old release still runs.
-func TestReviewResumeStoppedMigratePart(t *testing.T) {
+func TestRollingResumeStoppedMigratePart(t *testing.T) {
 	const migrate = "-- ratchet:no-transaction\nUPDATE t SET b = a;\n"
-	repo, url := reviewRepo(t, map[string]string{
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql":  "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n",
 		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_migrate.sql":  migrate + "INSERT INTO missing VALUES (1);\n",
@@ -398,11 +398,11 @@ func TestReviewResumeStoppedMigratePart(t *testing.T) {
 	run(5, "db", "check")
 }
 
-// TestReviewPendingQueryMustOnlyRead: -- ratchet:pending takes a query that finds work left;
+// TestRollingPendingQueryMustOnlyRead: -- ratchet:pending takes a query that finds work left;
 // one that writes (here a DELETE) is bad input, refused before anything runs (exit 2), and
 // db check, which writes nothing, never runs it.
-func TestReviewPendingQueryMustOnlyRead(t *testing.T) {
-	repo, url := reviewRepo(t, map[string]string{
+func TestRollingPendingQueryMustOnlyRead(t *testing.T) {
+	repo, url := casesRepo(t, map[string]string{
 		"001_a_default_upgrade.sql": "CREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1), (2);\n",
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_migrate.sql": "-- ratchet:pending DELETE FROM t\nUPDATE t SET b = a;\n",

@@ -59,10 +59,10 @@ func keysetData(v int, table string) repository.DataMigration {
 	}
 }
 
-// TestReviewResweepOfTwoGoDataMigrations: once every data migration of a window is recorded
+// TestRollingResweepOfTwoGoDataMigrations: once every data migration of a window is recorded
 // complete, rows the old release wrote since are swept again by db migrate; with two Go data
 // migrations that both find such rows, the run migrates them and ends, on every dialect.
-func TestReviewResweepOfTwoGoDataMigrations(t *testing.T) {
+func TestRollingResweepOfTwoGoDataMigrations(t *testing.T) {
 	conformance(t, func(t *testing.T, tdb *testdb.DB) {
 		repo := newRepo(t, map[string]string{
 			"001_items_default_upgrade.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER);\n" +
@@ -113,10 +113,10 @@ func TestReviewResweepOfTwoGoDataMigrations(t *testing.T) {
 	})
 }
 
-// TestReviewGoExpandUpOnceUnderLockWait: a Go expand part whose statement gives up waiting for
+// TestRollingGoExpandUpOnceUnderLockWait: a Go expand part whose statement gives up waiting for
 // a table lock the service holds is tried again (--ddl-lock-timeout), but a Go migration's Up
 // is called at most once per version.
-func TestReviewGoExpandUpOnceUnderLockWait(t *testing.T) {
+func TestRollingGoExpandUpOnceUnderLockWait(t *testing.T) {
 	ctx := context.Background()
 	tdb := testdb.New(t, "postgresql")
 	repo := newRepo(t, map[string]string{
