@@ -511,14 +511,15 @@ func (m *Migrator) lintGate(from, to int) error {
 			window = append(window, v)
 		}
 	}
-	findings := m.repo.LintWindow(window, m.dialect.Name())
-	for _, v := range window {
-		findings = append(findings, m.repo.LintRolling(v, m.dialect.Name())...)
+	if err := m.windowGate(window); err != nil {
+		return err
 	}
-	for _, f := range findings {
-		if f.Severity == repository.SeverityError {
-			return &ScriptError{Script: f.Path, Err: &invalidScriptError{
-				f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
+	for _, v := range window {
+		for _, f := range m.repo.LintRolling(v, m.dialect.Name()) {
+			if f.Severity == repository.SeverityError {
+				return &ScriptError{Script: f.Path, Err: &invalidScriptError{
+					f.Message + " (or waive it with -- ratchet:lint-ignore RULE reason on the line before)"}}
+			}
 		}
 	}
 	return nil
