@@ -350,6 +350,32 @@ func TestGoMigrationRunsInTheVersionTransaction(t *testing.T) {
 
 // TestConcurrentUpgrades runs several migrators, each with its own connection pool as
 // separate processes would have, on one database: every version must run exactly once.
+// concurrently runs fn n times at once, each on a Migrator with a pool of its own on tdb, and
+// reports every error.
+func concurrently(t *testing.T, tdb *testdb.DB, repo *repository.Repository, n int, fn func(m *ratchet.Migrator) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(30*time.Second))
+			if err == nil {
+				err = fn(m)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestConcurrentUpgrades(t *testing.T) {
 	files := map[string]string{"001_counter_default_upgrade.sql": "CREATE TABLE runs (version INTEGER);\nINSERT INTO runs VALUES (1);"}
 	for v := 2; v <= 20; v++ {
@@ -357,28 +383,10 @@ func TestConcurrentUpgrades(t *testing.T) {
 	}
 	repo := newRepo(t, files)
 	conformance(t, func(t *testing.T, tdb *testdb.DB) {
-		var wg sync.WaitGroup
-		errs := make(chan error, 6)
-		for range 6 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(20*time.Second))
-				if err != nil {
-					errs <- err
-					return
-				}
-				_, err = m.Upgrade(context.Background(), ratchet.Latest)
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Error(err)
-			}
-		}
+		concurrently(t, tdb, repo, 6, func(m *ratchet.Migrator) error {
+			_, err := m.Upgrade(context.Background(), ratchet.Latest)
+			return err
+		})
 		var n, distinct int
 		if err := tdb.DB.QueryRow("SELECT count(*), count(DISTINCT version) FROM runs").Scan(&n, &distinct); err != nil {
 			t.Fatal(err)

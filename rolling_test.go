@@ -263,26 +263,10 @@ func TestConcurrentFirstExpand(t *testing.T) {
 	}
 	repo := newRepo(t, files)
 	conformance(t, func(t *testing.T, tdb *testdb.DB) {
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(20*time.Second))
-				if err == nil {
-					_, err = m.Expand(context.Background(), ratchet.Latest)
-				}
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Error(err)
-			}
-		}
+		concurrently(t, tdb, repo, 4, func(m *ratchet.Migrator) error {
+			_, err := m.Expand(context.Background(), ratchet.Latest)
+			return err
+		})
 		var n, distinct int
 		if err := tdb.DB.QueryRow("SELECT count(*), count(DISTINCT v) FROM runs").Scan(&n, &distinct); err != nil {
 			t.Fatal(err)
@@ -390,27 +374,14 @@ func TestConcurrentMigrate(t *testing.T) {
 		if _, err := m.Expand(ctx, ratchet.Latest); err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
 		rows := make(chan int64, 3)
-		for range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m, err := ratchet.New(testdb.Open(t, tdb.URL), tdb.Dialect, repo, ratchet.WithDriver(tdb.Driver), ratchet.WithLockTimeout(30*time.Second))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				res, err := m.Migrate(ctx, ratchet.BatchSize(7))
-				if err != nil {
-					t.Error(err)
-				}
-				for _, a := range res.Applied {
-					rows <- a.Rows
-				}
-			}()
-		}
-		wg.Wait()
+		concurrently(t, tdb, repo, 3, func(m *ratchet.Migrator) error {
+			res, err := m.Migrate(ctx, ratchet.BatchSize(7))
+			for _, a := range res.Applied {
+				rows <- a.Rows
+			}
+			return err
+		})
 		close(rows)
 		var reported int64
 		for n := range rows {
