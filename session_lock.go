@@ -126,11 +126,18 @@ func (s *session) lockMigration(ctx context.Context) error {
 	return err
 }
 
-// migrationRunning reports whether another run holds the session migration lock now: it is
-// tried once, without waiting, and released at once. A journal row then belongs to a run
-// that is still going, not to one that stopped. Where the lock is a lease or the database's
-// own file, it says false.
+// migrationRunning reports whether another run holds the migration lock now: a lease in the
+// lock table that has not expired (whichever lock this session would take: a run may have
+// been told to take the lease), or the session lock, tried once without waiting and released
+// at once. A journal row then belongs to a run that is still going, not to one that stopped.
+// Where the lock is the database's own file, it says false.
 func (s *session) migrationRunning(ctx context.Context) bool {
+	if ls := s.m.dialect.Lease(); ls != nil {
+		table := s.m.dialect.Qualified(s.table.Schema(), versiontable.LockTable)
+		if lock.LeaseHeld(ctx, s.conn, ls.For(table), s.m.repo.ID()) {
+			return true
+		}
+	}
 	if s.lockMethod() != LockAdvisory {
 		return false
 	}

@@ -160,6 +160,18 @@ func (l *Lease) holder(ctx context.Context) string {
 	return desc + fmt.Sprintf(" (lease expires in %v unless renewed)", left.Round(time.Millisecond))
 }
 
+// LeaseHeld reports whether the lease of the repository id in the lock table is held now: its
+// row exists and has not expired by the database's clock. A missing table (no lease was ever
+// taken) or any other failure to read it says false. It writes nothing.
+func LeaseHeld(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, ls dialect.LeaseSQL, id string) bool {
+	var host, acquired string
+	var pid, micros int64
+	err := q.QueryRowContext(ctx, ls.Holder, id).Scan(&host, &pid, &acquired, &micros)
+	return err == nil && micros > 0
+}
+
 // heartbeat renews the lease every quarter of its length, and sooner after a failure, until
 // ctx is cancelled or the lease is found taken over. A renewal that updates the row proves
 // that nobody held the lease since the last one: the holder token is this lease's alone.
