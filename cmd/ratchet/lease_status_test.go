@@ -66,3 +66,28 @@ func TestGaleraStatusSaysRunning(t *testing.T) {
 		t.Errorf("db status says version 2 is %s while a run applies it; want running", got)
 	}
 }
+
+// TestLeaseRefusalLeavesNoTable runs, with --lock lease on a fresh database of each server,
+// requests that are refused: a version the repository lacks, and the later phases of a
+// rolling upgrade before its expand. Each must leave the database as it found it, with no
+// table, as it does under the advisory lock.
+func TestLeaseRefusalLeavesNoTable(t *testing.T) {
+	repo := rollingRepo(t)
+	for _, name := range []string{"postgresql", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tdb := testdb.New(t, name)
+			for _, args := range [][]string{{"db", "sync", "9"}, {"db", "migrate"}, {"db", "contract"}} {
+				for _, lock := range []string{"advisory", "lease"} {
+					res := runRatchet(t, append([]string{"--repository", repo, "--database", tdb.URL, "--lock", lock}, args...)...)
+					if res.code == 0 {
+						t.Fatalf("%s\nwant a refusal", res)
+					}
+					if tables := listTables(t, tdb.DB, tdb.Dialect); len(tables) != 0 {
+						t.Fatalf("%s\nthe refused request left the tables %v; want none", res, tables)
+					}
+				}
+			}
+		})
+	}
+}
