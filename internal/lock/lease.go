@@ -210,9 +210,12 @@ func (l *Lease) heartbeat(ctx context.Context) {
 }
 
 // Check returns nil while the lease is certainly held: renewed less than its length ago by
-// this process's clock, which runs no faster than the database's. Otherwise, from then on, it
-// returns an error wrapping [ErrLost]: another process may hold the lease. Call it before
-// each step that must run under the lock.
+// this process's clock, which runs no faster than the database's. Once that is past, it
+// renews the lease itself: the heartbeat may have been kept from writing (a cluster applying
+// a long DDL statement in total order holds every write back until it is done), and a renewal
+// that updates the row proves that nobody took the lease over meanwhile. When that fails too,
+// from then on, it returns an error wrapping [ErrLost]: another process may hold the lease.
+// Call it before each step that must run under the lock.
 func (l *Lease) Check() error {
 	if l == nil {
 		return nil
@@ -220,6 +223,20 @@ func (l *Lease) Check() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost == nil && time.Now().After(l.validUntil) {
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), l.length)
+		n, err := l.exec(ctx, l.sql.Renew, l.micros(), l.id, l.token)
+		cancel()
+		switch {
+		case err == nil && n == 1:
+			l.validUntil, l.lastErr = sent.Add(l.length), nil
+			return nil
+		case err == nil:
+			l.lost = fmt.Errorf("%w: another process took it over after it expired", ErrLost)
+			return l.lost
+		case l.lastErr == nil:
+			l.lastErr = err
+		}
 		l.lost = fmt.Errorf("%w: it could not be renewed within its %v", ErrLost, l.length)
 		if l.lastErr != nil {
 			l.lost = fmt.Errorf("%w (%v)", l.lost, l.lastErr)
