@@ -2,13 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ratchetdb/ratchet/internal/testdb"
 )
 
 // statusWhileRunning starts `db sync` of a killRepo through url with args and, while its
-// second version runs, returns what `db status --output json` through statusURL says of
+// second version runs, requires `db check` through statusURL to say nothing of an interrupted
+// version, and returns what `db status --output json` through statusURL says of
 // version 2.
 func statusWhileRunning(t *testing.T, url, statusURL string, args ...string) string {
 	t.Helper()
@@ -21,6 +23,10 @@ func statusWhileRunning(t *testing.T, url, statusURL string, args ...string) str
 			t.Errorf("db sync: %v\n%s", err, stderr.String())
 		}
 	}()
+	// db check must not send the operator to resume a version that is running.
+	if check := runRatchet(t, append(base, "db", "check")...); strings.Contains(check.stdout+check.stderr, "interrupted") {
+		t.Errorf("%s\nwant no word of an interrupted version while a run applies it", check)
+	}
 	res := runRatchet(t, append(base, "--output", "json", "db", "status")...)
 	var st struct {
 		Versions []struct {
