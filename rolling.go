@@ -232,15 +232,21 @@ func (s *session) phase(ctx context.Context, phase string, target int, uc upgrad
 	// One snapshot: where no migration lock serializes the runs (SQLite), another run may
 	// commit between the reads.
 	var st state
-	err = s.inReadTx(ctx, func() (err error) {
-		st, err = s.plannableState(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	var plan *Plan
+	for {
+		err = s.inReadTx(ctx, func() (err error) {
+			st, err = s.plannableState(ctx)
+			return err
+		})
+		if err == nil {
+			res = &Result{Start: st.version, End: st.version, Before: m.schemaState(st)}
+			plan, err = m.phasePlan(st, phase, target, uc)
+		}
+		if taken, lerr := s.lockFirst(ctx, err); lerr != nil || !taken {
+			err = lerr
+			break
+		}
 	}
-	res = &Result{Start: st.version, End: st.version}
-	plan, err := m.phasePlan(st, phase, target, uc)
 	if err != nil {
 		return res, err
 	}

@@ -37,6 +37,9 @@ type session struct {
 	next       *Step
 	handedOver int
 	limits     *runLimits // the bounds of the run's data migrations
+	// lockPending is true while a run that writes has yet to take its lease (see
+	// openSession).
+	lockPending bool
 	// ddlLocal starts each transaction of an online phase (a bound on lock waits), and
 	// ddlCodes are the error codes of a statement that gave up waiting (see bindDDLWait).
 	ddlLocal string
@@ -47,6 +50,12 @@ type session struct {
 // from the lock timeout (SQLite), takes the migration lock when migrate is true (servers),
 // and resolves the schema the bookkeeping lives in.
 func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err error) {
+	return m.openSession(ctx, migrate, false)
+}
+
+// openSession is open; with deferLease, a lease (which creates its table on first use) is
+// not taken yet: the run takes it with takePendingLock once it knows it is not refused.
+func (m *Migrator) openSession(ctx context.Context, migrate, deferLease bool) (_ *session, err error) {
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
@@ -90,7 +99,10 @@ func (m *Migrator) open(ctx context.Context, migrate bool) (_ *session, err erro
 	if err := s.joinCluster(ctx); err != nil {
 		return nil, err
 	}
-	if migrate {
+	switch {
+	case migrate && deferLease && s.useLease(s.cluster):
+		s.lockPending = true
+	case migrate:
 		if err := s.lockMigration(ctx); err != nil {
 			return nil, err
 		}

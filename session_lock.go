@@ -126,6 +126,25 @@ func (s *session) lockMigration(ctx context.Context) error {
 	return err
 }
 
+// lockFirst takes the migration lock of a run whose lease was deferred (see openSession),
+// given what the run worked out without it: a refusal (err) made while no other run holds the
+// lock stands as it is, and leaves nothing behind, not even the lease's table; otherwise the
+// lock is taken and taken is true: the caller works it out again, since another run may have
+// changed the database meanwhile.
+func (s *session) lockFirst(ctx context.Context, err error) (taken bool, _ error) {
+	if !s.lockPending {
+		return false, err
+	}
+	if err != nil && !s.migrationRunning(ctx) {
+		return false, err
+	}
+	if err := s.lockMigration(ctx); err != nil {
+		return false, err
+	}
+	s.lockPending = false
+	return true, nil
+}
+
 // migrationRunning reports whether another run holds the migration lock now: a lease in the
 // lock table that has not expired (whichever lock this session would take: a run may have
 // been told to take the lease), or the session lock, tried once without waiting and released

@@ -19,6 +19,9 @@ type Result struct {
 	Start   int  // the version before
 	End     int  // the version after
 	Stamped bool // the database was empty and was put under version control at 0 first
+	// Before is, for a rolling phase, where the database stood when the run, holding the
+	// migration lock, started: with the state after, it tells what the run moved.
+	Before SchemaState
 	Applied []AppliedVersion
 }
 
@@ -65,7 +68,7 @@ func (m *Migrator) write(ctx context.Context, target int, opts []UpgradeOption, 
 	if target < Latest {
 		return nil, &InvalidVersionError{Version: target}
 	}
-	s, err := m.open(ctx, true)
+	s, err := m.openSession(ctx, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +98,19 @@ func interrupted(ctx context.Context, err error) error {
 
 func (s *session) upgrade(ctx context.Context, target int, uc upgradeConfig) (res *Result, err error) {
 	m := s.m
-	st, err := s.plannableState(ctx)
-	if err != nil {
-		return nil, err
+	var st state
+	var plan *Plan
+	for {
+		st, err = s.plannableState(ctx)
+		if err == nil {
+			res = &Result{Start: st.version, End: st.version}
+			plan, err = m.plan(st, target, uc)
+		}
+		if taken, lerr := s.lockFirst(ctx, err); lerr != nil || !taken {
+			err = lerr
+			break
+		}
 	}
-	res = &Result{Start: st.version, End: st.version}
-	plan, err := m.plan(st, target, uc)
 	if err != nil {
 		return res, err
 	}

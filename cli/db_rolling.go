@@ -189,10 +189,6 @@ func runPhase(cmd *cobra.Command, g *globals, phase string, f syncFlags) error {
 			return err
 		}))
 	}
-	before, err := m.State(ctx)
-	if err != nil {
-		return err
-	}
 	var res *ratchet.Result
 	switch phase {
 	case "expand":
@@ -217,7 +213,9 @@ func runPhase(cmd *cobra.Command, g *globals, phase string, f syncFlags) error {
 		}
 		return withFields(bk.explain(err), doc)
 	}
-	return g.print(s.settings, doc, phaseText(g, phase, res, before, state))
+	// What the run moved, from where it stood once it held the lock: a run that waited for
+	// another to finish says what it did itself.
+	return g.print(s.settings, doc, phaseText(g, phase, res, res.Before, state))
 }
 
 // addState adds where the database stands to a JSON document.
