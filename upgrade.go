@@ -21,7 +21,7 @@ type Result struct {
 	Stamped bool // the database was empty and was put under version control at 0 first
 	// Before is, for a rolling phase, where the database stood when the run, holding the
 	// migration lock, started: with the state after, it tells what the run moved.
-	Before SchemaState
+	Before  SchemaState
 	Applied []AppliedVersion
 }
 
