@@ -60,14 +60,7 @@ func TestRollingCheckSeesExpandModifiedInWindow(t *testing.T) {
 		"002_b_default_expand.sql":   "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
 	})
-	run := func(want int, args ...string) cmdResult {
-		t.Helper()
-		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-		if res.code != want {
-			t.Fatalf("%s\nwant exit %d", res, want)
-		}
-		return res
-	}
+	run := wantExit(t, ratchetOn(t, repo, url))
 	run(0, "db", "sync", "1")
 	run(0, "db", "expand")
 	run(0, "db", "migrate")
@@ -119,9 +112,7 @@ func TestRollingMigrateAsksPendingOfOneShotScript(t *testing.T) {
 		"002_b_default_migrate.sql":  "-- ratchet:pending SELECT 1 FROM t WHERE b IS NULL\nUPDATE t SET b = a;\n",
 		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
 	})
-	run := func(args ...string) cmdResult {
-		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-	}
+	run := ratchetOn(t, repo, url)
 	if res := run("db", "sync", "1"); res.code != 0 {
 		t.Fatalf("%s\nwant exit 0", res)
 	}
@@ -220,14 +211,7 @@ func TestRollingOnlineResumeOfOfflineExpand(t *testing.T) {
 		"002_b_default_expand.sql":   expand + "INSERT INTO missing VALUES (1);\n",
 		"002_b_default_contract.sql": "DROP TRIGGER IF EXISTS ratchet_v002_t_ai;\n",
 	})
-	run := func(want int, args ...string) cmdResult {
-		t.Helper()
-		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-		if res.code != want {
-			t.Fatalf("%s\nwant exit %d", res, want)
-		}
-		return res
-	}
+	run := wantExit(t, ratchetOn(t, repo, url))
 	run(0, "db", "sync", "1")
 	run(1, "db", "sync") // stops at statement 3, after the skipped online block
 	if err := os.WriteFile(filepath.Join(repo, "versions", "002_b_default_expand.sql"), []byte(expand+"CREATE TABLE missing (x INTEGER);\n"), 0o644); err != nil {
@@ -297,9 +281,7 @@ func TestRollingMaxDurationRunsABatch(t *testing.T) {
 		"002_b_default_migrate.sql": "-- ratchet:repeat\n-- ratchet:pending SELECT 1 FROM t WHERE b IS NULL\n" +
 			"UPDATE t SET b = a WHERE rowid IN (SELECT rowid FROM t WHERE b IS NULL LIMIT 2);\n",
 	})
-	run := func(args ...string) cmdResult {
-		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-	}
+	run := ratchetOn(t, repo, url)
 	for _, args := range [][]string{{"db", "sync", "1"}, {"db", "expand"}} {
 		if res := run(args...); res.code != 0 {
 			t.Fatalf("%s\nwant exit 0", res)
@@ -330,9 +312,7 @@ func TestRollingTimestampVersionMergedIntoOpenWindow(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(repo, "migrate.cfg"), []byte("[db_settings]\nrepository_id=r\nuse_timestamp_numbering=True\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) cmdResult {
-		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-	}
+	run := ratchetOn(t, repo, url)
 	for _, args := range [][]string{{"db", "sync", "20240101000000"}, {"db", "expand"}} {
 		if res := run(args...); res.code != 0 {
 			t.Fatalf("%s\nwant exit 0", res)
@@ -377,14 +357,7 @@ func TestRollingResumeStoppedMigratePart(t *testing.T) {
 		"002_b_default_migrate.sql":  migrate + "INSERT INTO missing VALUES (1);\n",
 		"002_b_default_contract.sql": "CREATE INDEX t_b ON t (b);\n",
 	})
-	run := func(want int, args ...string) cmdResult {
-		t.Helper()
-		res := runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-		if res.code != want {
-			t.Fatalf("%s\nwant exit %d", res, want)
-		}
-		return res
-	}
+	run := wantExit(t, ratchetOn(t, repo, url))
 	run(0, "db", "sync", "1")
 	run(0, "db", "expand")
 	res := run(1, "db", "migrate")
@@ -407,9 +380,7 @@ func TestRollingPendingQueryMustOnlyRead(t *testing.T) {
 		"002_b_default_expand.sql":  "ALTER TABLE t ADD COLUMN b INTEGER;\n",
 		"002_b_default_migrate.sql": "-- ratchet:pending DELETE FROM t\nUPDATE t SET b = a;\n",
 	})
-	run := func(args ...string) cmdResult {
-		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
-	}
+	run := ratchetOn(t, repo, url)
 	run("db", "sync", "1")
 	expand := run("db", "expand")
 	run("db", "check")
@@ -429,5 +400,25 @@ func TestRollingPendingQueryMustOnlyRead(t *testing.T) {
 	}
 	if expand.code != 2 {
 		t.Errorf("%s\nwant exit 2: the pending query writes", expand)
+	}
+}
+
+// ratchetOn returns a function that runs the binary on repo and the database url.
+func ratchetOn(t *testing.T, repo, url string) func(args ...string) cmdResult {
+	return func(args ...string) cmdResult {
+		return runRatchet(t, append([]string{"--repository", repo, "--database", url}, args...)...)
+	}
+}
+
+// wantExit returns run with a first argument, the exit code the command must end with: the
+// test stops, showing what it printed, when it does not.
+func wantExit(t *testing.T, run func(args ...string) cmdResult) func(want int, args ...string) cmdResult {
+	return func(want int, args ...string) cmdResult {
+		t.Helper()
+		res := run(args...)
+		if res.code != want {
+			t.Fatalf("%s\nwant exit %d", res, want)
+		}
+		return res
 	}
 }
