@@ -132,26 +132,22 @@ func (s *session) applyData(ctx context.Context, step Step) (*AppliedVersion, er
 			a.Duration, a.Done = s.m.cfg.now().Sub(start), true
 			return a, nil // another run completed it
 		}
-		if !done && step.data.canTell() {
-			// A limit stopped the run: whether work is left is the pending query's to say,
-			// so that the last batch does not leave a migration that is over looking open.
-			pending, err := s.pendingOne(ctx, step)
-			if err != nil {
+		// Whether work is left is the pending query's to say, also when a limit stopped the
+		// run: its last batch may have finished the migration. Without a query, only a batch
+		// that changed nothing can tell.
+		pending := !done
+		if done || step.data.canTell() {
+			if pending, err = s.pendingOne(ctx, step); err != nil {
 				return a, err
 			}
-			done = !pending
+		}
+		if !pending {
+			break
 		}
 		if !done {
 			s.m.emit(Event{Kind: VersionStopped, From: step.From, Version: step.Version, Phase: step.Phase, Script: step.Script.Path,
 				Statements: a.Statements, Duration: a.Duration, Rows: a.Rows})
 			return a, &DataPendingError{Versions: []int{step.Version}, Limit: s.limits.reached(s.m.cfg.now())}
-		}
-		pending, err := s.pendingOne(ctx, step)
-		if err != nil {
-			return a, err
-		}
-		if !pending {
-			break
 		}
 		if swept {
 			return a, &DataPendingError{Versions: []int{step.Version}}

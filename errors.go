@@ -84,12 +84,8 @@ type OutOfOrderError struct {
 }
 
 func (e *OutOfOrderError) Error() string {
-	vs := make([]string, len(e.Versions))
-	for i, v := range e.Versions {
-		vs[i] = fmt.Sprint(v)
-	}
 	return fmt.Sprintf("version(s) %s are below the current version %d but were never applied (added after later versions?); versions run in order only: renumber them above %d",
-		strings.Join(vs, ", "), e.Current, e.Current)
+		joinInts(e.Versions), e.Current, e.Current)
 }
 
 // Unwrap returns [ErrOutOfOrder].

@@ -83,14 +83,10 @@ type DataPendingError struct {
 }
 
 func (e *DataPendingError) Error() string {
-	vs := make([]string, len(e.Versions))
-	for i, v := range e.Versions {
-		vs[i] = fmt.Sprint(v)
-	}
 	if e.Limit != "" {
-		return fmt.Sprintf("stopped by %s with work left in the data migration of version %s", e.Limit, strings.Join(vs, ", "))
+		return fmt.Sprintf("stopped by %s with work left in the data migration of version %s", e.Limit, joinInts(e.Versions))
 	}
-	return fmt.Sprintf("the data migration of version %s still finds rows to migrate after a full sweep (rows written meanwhile without a trigger?)", strings.Join(vs, ", "))
+	return fmt.Sprintf("the data migration of version %s still finds rows to migrate after a full sweep (rows written meanwhile without a trigger?)", joinInts(e.Versions))
 }
 
 // Unwrap returns [ErrDataPending].
@@ -205,22 +201,6 @@ func (m *Migrator) PlanPhaseFrom(phase string, current, target int, opts ...Upgr
 	return m.phasePlan(state{version: current, controlled: true}, phase, target, upgradeSettings(opts))
 }
 
-// PendingData returns the versions of the open window whose data migration says work remains
-// (its pending query finds rows).
-func (m *Migrator) PendingData(ctx context.Context) ([]int, error) {
-	s, err := m.open(ctx, false)
-	if err != nil {
-		return nil, m.busy(err)
-	}
-	defer s.close(ctx)
-	st, err := s.readState(ctx)
-	if err != nil || st.window == nil {
-		return nil, m.busy(err)
-	}
-	out, err := s.pendingData(ctx, st, st.window.Migrated)
-	return out, m.busy(err)
-}
-
 func (m *Migrator) runPhase(ctx context.Context, phase string, target int, opts []UpgradeOption) (*Result, error) {
 	return m.write(ctx, target, opts, func(s *session, uc upgradeConfig) (*Result, error) {
 		return s.phase(ctx, phase, target, uc)
@@ -233,20 +213,18 @@ func (s *session) phase(ctx context.Context, phase string, target int, uc upgrad
 	// commit between the reads.
 	var st state
 	var plan *Plan
-	for {
-		err = s.inReadTx(ctx, func() (err error) {
+	err = s.planUnderLock(ctx, func() error {
+		err := s.inReadTx(ctx, func() (err error) {
 			st, err = s.plannableState(ctx)
 			return err
 		})
-		if err == nil {
-			res = &Result{Start: st.version, End: st.version, Before: m.schemaState(st)}
-			plan, err = m.phasePlan(st, phase, target, uc)
+		if err != nil {
+			return err
 		}
-		if taken, lerr := s.lockFirst(ctx, err); lerr != nil || !taken {
-			err = lerr
-			break
-		}
-	}
+		res = &Result{Start: st.version, End: st.version, Before: m.schemaState(st)}
+		plan, err = m.phasePlan(st, phase, target, uc)
+		return err
+	})
 	if err != nil {
 		return res, err
 	}

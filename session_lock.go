@@ -145,6 +145,16 @@ func (s *session) lockFirst(ctx context.Context, err error) (taken bool, _ error
 	return true, nil
 }
 
+// planUnderLock runs plan, which works out what the run will do, and, when the run's lease
+// was deferred and lockFirst takes it, runs plan again under it.
+func (s *session) planUnderLock(ctx context.Context, plan func() error) error {
+	taken, err := s.lockFirst(ctx, plan())
+	if err != nil || !taken {
+		return err
+	}
+	return plan()
+}
+
 // migrationRunning reports whether another run holds the migration lock now: a lease in the
 // lock table that has not expired (whichever lock this session would take: a run may have
 // been told to take the lease), or the session lock, tried once without waiting and released

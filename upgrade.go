@@ -100,17 +100,14 @@ func (s *session) upgrade(ctx context.Context, target int, uc upgradeConfig) (re
 	m := s.m
 	var st state
 	var plan *Plan
-	for {
-		st, err = s.plannableState(ctx)
-		if err == nil {
-			res = &Result{Start: st.version, End: st.version}
-			plan, err = m.plan(st, target, uc)
+	err = s.planUnderLock(ctx, func() (err error) {
+		if st, err = s.plannableState(ctx); err != nil {
+			return err
 		}
-		if taken, lerr := s.lockFirst(ctx, err); lerr != nil || !taken {
-			err = lerr
-			break
-		}
-	}
+		res = &Result{Start: st.version, End: st.version}
+		plan, err = m.plan(st, target, uc)
+		return err
+	})
 	if err != nil {
 		return res, err
 	}

@@ -2,6 +2,7 @@ package sqlsplit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +61,7 @@ func Directives(script string) ([]Directive, error) {
 				return nil, &SyntaxError{Line: n, Msg: fmt.Sprintf("%q: write %sonline begin or %sonline end", text, directivePrefix, directivePrefix)}
 			}
 		case d.Name == directiveLintIgnore:
-		case !contains(headerDirectives, d.Name):
+		case !slices.Contains(headerDirectives, d.Name):
 			return nil, &SyntaxError{Line: n, Msg: fmt.Sprintf("unknown directive %q (ratchet knows no-transaction, repeat, pending, barrier, online begin/end and lint-ignore)", text)}
 		case !header:
 			return nil, &SyntaxError{Line: n, Msg: fmt.Sprintf("%q must be in the script's first comment lines, before any statement", text)}
@@ -137,13 +138,4 @@ func lineOffsets(s string) []int {
 		}
 	}
 	return offsets
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

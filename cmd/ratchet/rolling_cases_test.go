@@ -122,12 +122,16 @@ func TestRollingMigrateAsksPendingOfOneShotScript(t *testing.T) {
 	if res := run("db", "version"); strings.TrimSpace(res.stdout) != "1" {
 		t.Fatalf("db version after the refusal = %q; want 1", res.stdout)
 	}
-	// Were it applied, the old release would write a row the script cannot migrate.
+	// The old release writes a row the script could not migrate; the commands still agree:
+	// nothing is expanded, so migrate refuses and check sends the operator to expand.
 	sqliteExec(t, strings.TrimPrefix(url, "sqlite:///"), "INSERT INTO t (a) VALUES (NULL)")
 	migrate := run("db", "migrate")
 	check := run("db", "check")
 	if migrate.code == 0 && check.code == 4 {
 		t.Fatalf("db migrate says the data migrations are done:\n%s\nbut db check sends back to db migrate:\n%s", migrate, check)
+	}
+	if migrate.code != 1 || check.code != 3 {
+		t.Errorf("db migrate exited %d and db check %d after the refused expand; want 1 (before expansion) and 3 (expand next)\n%s\n%s", migrate.code, check.code, migrate, check)
 	}
 }
 
