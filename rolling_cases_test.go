@@ -134,20 +134,12 @@ func TestRollingGoExpandUpOnceUnderLockWait(t *testing.T) {
 	if _, err := m.Upgrade(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	service := testdb.Open(t, tdb.URL)
-	long, err := service.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := long.QueryRowContext(ctx, "SELECT COUNT(*) FROM items").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	_, long := holdItems(t, tdb)
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
 		long.Commit()
 	}()
-	_, err = m.Expand(ctx, ratchet.Latest, ratchet.DDLLockTimeout(200*time.Millisecond))
+	_, err := m.Expand(ctx, ratchet.Latest, ratchet.DDLLockTimeout(200*time.Millisecond))
 	if calls > 1 {
 		t.Errorf("Up called %d times (expand: %v); want at most once", calls, err)
 	}

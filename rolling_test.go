@@ -313,15 +313,7 @@ func TestDDLLockWaitIsBounded(t *testing.T) {
 			if _, err := m.Upgrade(ctx, 1); err != nil {
 				t.Fatal(err)
 			}
-			service := testdb.Open(t, tdb.URL)
-			long, err := service.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var n int
-			if err := long.QueryRowContext(ctx, "SELECT COUNT(*) FROM items").Scan(&n); err != nil {
-				t.Fatal(err)
-			}
+			service, long := holdItems(t, tdb)
 			events := make(chan string, 3)
 			go func() {
 				time.Sleep(400 * time.Millisecond) // the ALTER waits for the long transaction by now
@@ -440,4 +432,21 @@ func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
 	if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign_keys = %d, %v after the run; want the caller's 1 back", fk, err)
 	}
+}
+
+// holdItems plays a service with a long transaction that has read the table items, so that
+// it holds a lock on it until the caller commits: it returns the service's pool and the
+// transaction.
+func holdItems(t *testing.T, tdb *testdb.DB) (*sql.DB, *sql.Tx) {
+	t.Helper()
+	service := testdb.Open(t, tdb.URL)
+	long, err := service.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := long.QueryRow("SELECT COUNT(*) FROM items").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return service, long
 }
